@@ -1,0 +1,181 @@
+"""Composition root: build_app(settings) wires every part; resources live in cleanup_ctx."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from bridge.core.decide import Bot, Policy, Texts
+from bridge.core.delivery import Deliverer
+from bridge.core.intake import Intake
+from bridge.core.outbox import Outbox, RetryPolicy
+from bridge.core.reconcile import Reconciler
+from bridge.health import Reachability
+from bridge.probe import probe_remotes
+from bridge.rocketchat.client import RocketChatClient
+from bridge.rocketchat.webhook import RocketChatWebhook
+from bridge.settings import Settings
+from bridge.store import Store
+from bridge.whatsapp.client import GraphClient
+from bridge.whatsapp.webhook import WhatsAppWebhook
+
+log = structlog.get_logger("bridge.app")
+
+
+@dataclass
+class Parts:
+    """Everything built at start-up, for handlers and tests (app[PARTS])."""
+
+    store: Store
+    intake: Intake
+    outbox: Outbox
+    reconciler: Reconciler
+    graph: GraphClient
+    rocketchat: RocketChatClient
+
+
+SETTINGS = web.AppKey("settings", Settings)
+PARTS = web.AppKey("parts", Parts)
+
+
+def build_app(settings: Settings, texts: Texts, bot: Bot | None = None) -> web.Application:
+    app = web.Application(client_max_size=settings.bridge_max_body_bytes)
+    app[SETTINGS] = settings
+    policy = Policy(settings.rocketchat_department, settings.bridge_agent_prefix, texts)
+    app.cleanup_ctx.append(_parts(policy, bot))
+    app.cleanup_ctx.append(_workers)
+    parts = _lazy(app)
+    whatsapp = WhatsAppWebhook(
+        lambda: parts().intake,
+        settings.whatsapp_app_secret.get_secret_value(),
+        settings.whatsapp_verify_token.get_secret_value(),
+    )
+    rocketchat = RocketChatWebhook(
+        lambda: parts().intake, settings.rocketchat_webhook_token.get_secret_value()
+    )
+    app.router.add_routes(whatsapp.routes() + rocketchat.routes())
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+def _lazy(app: web.Application) -> Callable[[], Parts]:
+    return lambda: app[PARTS]
+
+
+def _parts(
+    policy: Policy, bot: Bot | None
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def parts(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        store = await Store.open(settings.bridge_db)
+        timeout = aiohttp.ClientTimeout(total=30, connect=5)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            graph = GraphClient(
+                http,
+                settings.graph_base,
+                settings.whatsapp_phone_number_id,
+                settings.whatsapp_access_token.get_secret_value(),
+                Reachability("whatsapp"),
+            )
+            rocketchat = RocketChatClient(
+                http,
+                settings.rocketchat_base,
+                settings.rocketchat_user_id,
+                settings.rocketchat_auth_token.get_secret_value(),
+                Reachability("rocketchat"),
+            )
+            app[PARTS] = _assemble(
+                settings, policy=policy, bot=bot, store=store, graph=graph, rocketchat=rocketchat
+            )
+            try:
+                yield
+            finally:
+                await store.close()
+
+    return parts
+
+
+def _assemble(
+    settings: Settings,
+    *,
+    policy: Policy,
+    bot: Bot | None,
+    store: Store,
+    graph: GraphClient,
+    rocketchat: RocketChatClient,
+) -> Parts:
+    deliverer = Deliverer(
+        graph, rocketchat, settings.whatsapp_app_secret.get_secret_value().encode()
+    )
+    retry = RetryPolicy(
+        base=settings.bridge_retry_base_seconds,
+        cap=settings.bridge_retry_max_seconds,
+        limit=settings.bridge_retry_limit,
+        no_agent_delay=settings.bridge_no_agent_retry_seconds,
+    )
+    doorbell = asyncio.Event()  # rung by intake, awaited by the outbox
+    intake = Intake(store, policy, bot, doorbell.set)
+    outbox = Outbox(intake, deliverer, retry, doorbell)
+    reconciler = Reconciler(intake, rocketchat, settings.bridge_reconcile_seconds)
+    return Parts(store, intake, outbox, reconciler, graph, rocketchat)
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    """The outbox, the reconciler and the start-up probe, stopped with the app."""
+    parts = app[PARTS]
+    jobs: list[Coroutine[Any, Any, None]] = [
+        parts.outbox.run(),
+        parts.reconciler.run(),
+        probe_remotes(parts.graph, parts.rocketchat),
+    ]
+    tasks = [asyncio.create_task(_guarded(job)) for job in jobs]
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _guarded(job: Coroutine[Any, Any, None]) -> None:
+    try:
+        await job
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("worker.crashed")
+        raise
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    parts = request.app[PARTS]
+    checks = {
+        "database": await _database_writable(parts.store),
+        "whatsapp": parts.graph.health.healthy(),
+        "rocketchat": parts.rocketchat.health.healthy(),
+    }
+    async with parts.store.transaction() as tx:
+        outbox = await tx.outbox_counts()
+    ready = all(checks.values())
+    body = {"ready": ready, "checks": checks, "outbox": outbox}
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def _database_writable(store: Store) -> bool:
+    try:
+        await store.check_writable()
+    except Exception as exc:
+        log.error("readyz.database", error=str(exc))
+        return False
+    return True

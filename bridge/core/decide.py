@@ -1,0 +1,162 @@
+"""decide(): the conversation's state machine. Pure: no I/O, no clock, no wire format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from bridge.core.model import (
+    AgentMessage,
+    CitizenMessage,
+    Command,
+    Conversation,
+    OpenRoom,
+    OutboundFailed,
+    PostNotice,
+    RelayToRoom,
+    RoomClosed,
+    RoomEvent,
+    RoomForwarded,
+    SendFile,
+    SendText,
+    State,
+)
+
+WINDOW_CLOSED = 131047  # Graph: more than 24 h since the citizen's last message
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Everything the bridge itself says (config/messages.yaml; Brazilian Portuguese)."""
+
+    no_agent_online: str
+    room_closed: str
+    transcript: str  # placeholders: {name}, {phone}, {department}
+    agent_prefix: str  # placeholders: {agent}, {text}
+    edited: str  # placeholders: {text}
+    window_closed_notice: str
+    not_delivered_notice: str  # placeholders: {code}, {reason}
+    unsupported_file_notice: str  # placeholders: {name}
+
+
+@dataclass(frozen=True)
+class Policy:
+    default_department: str
+    agent_prefix: bool
+    texts: Texts
+
+
+@dataclass(frozen=True)
+class Decision:
+    conversation: Conversation
+    commands: tuple[Command, ...] = ()
+    counters: tuple[tuple[str, str], ...] = ()  # (name, label) to add one to
+
+
+@dataclass(frozen=True)
+class BotTurn:
+    """What the first-layer bot made of one citizen message."""
+
+    bot_state: str | None
+    commands: tuple[Command, ...] = ()
+    handoff: OpenRoom | None = None
+    counters: tuple[tuple[str, str], ...] = field(default=())
+
+
+class Bot(Protocol):
+    def turn(self, conversation: Conversation, message: CitizenMessage) -> BotTurn: ...
+
+    def after_close(self, conversation: Conversation) -> BotTurn: ...
+
+
+def on_citizen(
+    conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot | None
+) -> Decision:
+    conv = replace(
+        conv,
+        profile_name=msg.profile_name or conv.profile_name,
+        last_citizen_at=max(conv.last_citizen_at or 0.0, msg.timestamp),
+    )
+    if conv.state is not State.BOT:
+        return Decision(conv, (RelayToRoom(msg),))
+    if bot is None:
+        return _hand_off(conv, msg, _plain_handoff(conv, policy))
+    turn = bot.turn(conv, msg)
+    conv = replace(conv, bot_state=turn.bot_state)
+    if turn.handoff is None:
+        return Decision(conv, turn.commands, turn.counters)
+    handed = _hand_off(conv, msg, turn.handoff, relay=False)
+    return replace(handed, commands=turn.commands + handed.commands, counters=turn.counters)
+
+
+def _plain_handoff(conv: Conversation, policy: Policy) -> OpenRoom:
+    transcript = policy.texts.transcript.format(
+        name=conv.profile_name or "-", phone=f"+{conv.key.wa_id}", department=""
+    )
+    return OpenRoom(department=policy.default_department, transcript=transcript)
+
+
+def _hand_off(
+    conv: Conversation, msg: CitizenMessage, open_room: OpenRoom, *, relay: bool = True
+) -> Decision:
+    conv = replace(conv, state=State.WAITING, department=open_room.department, room_id=None)
+    commands: tuple[Command, ...] = (open_room, RelayToRoom(msg)) if relay else (open_room,)
+    return Decision(conv, commands, (("handoff", open_room.department),))
+
+
+def on_bounce(conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot | None) -> Decision:
+    """A relay found no open room (closed by an agent whose webhook we missed, the visitor
+    removed, or the room request given up): the message starts a new contact."""
+    return on_citizen(replace(conv, state=State.BOT, room_id=None), msg, policy, bot)
+
+
+def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | None) -> Decision:
+    match event:
+        case AgentMessage():
+            return Decision(conv, _agent_commands(event, policy), (("agent_message", ""),))
+        case RoomClosed():
+            closed = replace(conv, state=State.BOT, room_id=None)
+            if bot is None:
+                texts = policy.texts.room_closed
+                return Decision(closed, (SendText(texts),) if texts else (), (("closed", ""),))
+            turn = bot.after_close(closed)
+            closed = replace(closed, bot_state=turn.bot_state)
+            return Decision(closed, turn.commands, (("closed", ""), *turn.counters))
+        case RoomForwarded():
+            return Decision(replace(conv, department=event.department))
+    raise AssertionError(f"unexpected room event {event!r}")  # pragma: no cover
+
+
+def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
+    texts = policy.texts
+    commands: list[Command] = []
+    text = event.text.strip()
+    if text:
+        if event.edited_at:
+            text = texts.edited.format(text=text)
+        if policy.agent_prefix and event.agent_name:
+            text = texts.agent_prefix.format(agent=event.agent_name, text=text)
+        commands.append(SendText(text, origin=event.message_id))
+    if event.file:
+        f = event.file
+        commands.append(SendFile(f.url, f.name, f.mime, None, origin=event.message_id))
+    return tuple(commands)
+
+
+def on_outbound_failed(conv: Conversation, event: OutboundFailed, policy: Policy) -> Decision:
+    """Tell the agent, in the room, that a reply did not reach the citizen."""
+    if conv.room_id is None and conv.state is not State.WAITING:
+        return Decision(conv, (), (("not_delivered", str(event.code)),))
+    texts = policy.texts
+    if event.code == WINDOW_CLOSED:
+        notice = texts.window_closed_notice
+    else:
+        notice = texts.not_delivered_notice.format(code=event.code, reason=event.title)
+    return Decision(conv, (PostNotice(notice),), (("not_delivered", str(event.code)),))
+
+
+def on_no_agent(command: OpenRoom, policy: Policy) -> tuple[OpenRoom, tuple[Command, ...]]:
+    """Rocket.Chat has nobody online: tell the citizen once, keep the request queued."""
+    if command.told_no_agent:
+        return command, ()
+    return replace(command, told_no_agent=True), (SendText(policy.texts.no_agent_online),)

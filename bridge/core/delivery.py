@@ -1,0 +1,141 @@
+"""Carrying out one outbox command against the ports. Knows commands, not wire formats."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+
+from bridge.core.model import (
+    Command,
+    Conversation,
+    ConversationKey,
+    OpenRoom,
+    PostNotice,
+    RelayToRoom,
+    RoomId,
+    SendFile,
+    SendMenu,
+    SendText,
+    VisitorToken,
+)
+from bridge.core.ports import Download, Permanent, RocketChat, RoomIsClosed, WhatsApp
+
+log = structlog.get_logger("bridge.delivery")
+
+RoomOpened = Callable[[VisitorToken, RoomId], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Delivered:
+    links: tuple[tuple[str, str, str], ...] = ()  # (whatsapp id, rocketchat id, 'in' | 'out')
+
+
+def message_id_for(source: str) -> str:
+    """A Rocket.Chat message `_id` derived from what it carries, so a retried send is
+    recognised by Rocket.Chat as the same message instead of creating a second one."""
+    return hashlib.sha256(source.encode()).hexdigest()[:24]
+
+
+class Deliverer:
+    def __init__(self, whatsapp: WhatsApp, rocketchat: RocketChat, token_secret: bytes) -> None:
+        self._wa = whatsapp
+        self._rc = rocketchat
+        self._secret = token_secret
+
+    def visitor_token(self, key: ConversationKey) -> VisitorToken:
+        # Keyed by a secret: anyone holding a visitor token can read the room's history
+        # through the anonymous livechat API, so it must not be guessable from a phone.
+        digest = hmac.new(self._secret, f"{key.phone_number_id}:{key.wa_id}".encode(), "sha256")
+        return VisitorToken("wa-" + digest.hexdigest()[:40])
+
+    async def deliver(
+        self, row_id: int, command: Command, conv: Conversation, opened: RoomOpened
+    ) -> Delivered:
+        match command:
+            case SendText():
+                wamid = await self._wa.send_text(conv.key.wa_id, command.text)
+                return _out_link(wamid, command.origin)
+            case SendMenu():
+                await self._wa.send_interactive(conv.key.wa_id, command.reply)
+                return Delivered()
+            case SendFile():
+                return await self._send_file(command, conv)
+            case OpenRoom():
+                await self._open_room(row_id, command, conv, opened)
+                return Delivered()
+            case RelayToRoom():
+                return await self._relay(command, conv)
+            case PostNotice():
+                token, room = _room_of(conv)
+                await self._rc.send_message(token, room, command.text, message_id_for(f"n{row_id}"))
+                return Delivered()
+        raise AssertionError(f"unknown command {command!r}")  # pragma: no cover
+
+    async def _send_file(self, command: SendFile, conv: Conversation) -> Delivered:
+        token, room = _room_of(conv)
+        file = await self._rc.download(command.url, token, room)
+        wamid = await self._wa.send_file(conv.key.wa_id, file, command.caption)
+        return _out_link(wamid, command.origin)
+
+    async def _open_room(
+        self, row_id: int, command: OpenRoom, conv: Conversation, opened: RoomOpened
+    ) -> None:
+        if conv.room_id is None or conv.visitor_token is None:
+            # Rocket.Chat may hand back another visitor's token when the phone is already
+            # known (contract §2.1): always keep the token it returns.
+            token = await self._rc.register_visitor(
+                conv.visitor_token or self.visitor_token(conv.key),
+                conv.profile_name or f"+{conv.key.wa_id}",
+                f"+{conv.key.wa_id}",
+                command.department,
+                command.fields,
+            )
+            room = await self._rc.open_room(token)
+            await opened(token, room)
+        else:
+            token, room = conv.visitor_token, conv.room_id
+        await self._rc.send_message(token, room, command.transcript, message_id_for(f"o{row_id}"))
+        if command.tags or command.priority:
+            await self._label(room, command)
+
+    async def _label(self, room: RoomId, command: OpenRoom) -> None:
+        topic = " ".join(
+            filter(None, [command.priority and command.priority.upper(), *command.tags])
+        )
+        try:
+            await self._rc.label_room(room, topic, command.tags, command.fields)
+        except Exception as exc:  # labels help agents sort; the room itself is already open
+            log.warning("delivery.label_failed", room_id=room, error=str(exc))
+
+    async def _relay(self, command: RelayToRoom, conv: Conversation) -> Delivered:
+        token, room = _room_of(conv)
+        msg = command.message
+        rc_id = message_id_for(f"wa:{msg.wamid}")
+        if msg.media is None:
+            await self._rc.send_message(token, room, msg.text or "-", rc_id)
+            return Delivered(((msg.wamid, rc_id, "in"),))
+        try:
+            file = await self._wa.download_media(msg.media.media_id)
+            if msg.media.filename and not file.filename:
+                file = Download(file.data, file.mime, msg.media.filename)
+            rc_id = await self._rc.upload(token, room, file, msg.text)
+        except Permanent as exc:
+            # The citizen's words must not be lost with the file: say what it was instead.
+            log.warning("delivery.media_failed", reason=exc.reason, kind=msg.media.kind)
+            text = f"[{msg.media.kind}: {exc.reason}] {msg.text}".strip()
+            await self._rc.send_message(token, room, text, rc_id)
+        return Delivered(((msg.wamid, rc_id, "in"),))
+
+
+def _room_of(conv: Conversation) -> tuple[VisitorToken, RoomId]:
+    if conv.room_id is None or conv.visitor_token is None:
+        raise RoomIsClosed("no open room")
+    return conv.visitor_token, conv.room_id
+
+
+def _out_link(wamid: str, origin: str | None) -> Delivered:
+    return Delivered(((wamid, origin, "out"),)) if origin else Delivered()

@@ -1,0 +1,207 @@
+"""Core types: conversations, the events that reach the core and the commands it emits.
+
+Nothing here knows a wire format. Commands are stored in the outbox as JSON, so each one
+round-trips through `command_to_json` / `command_from_json`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any, NewType
+
+WaId = NewType("WaId", str)  # citizen's WhatsApp id: country code + number, digits only
+WaMessageId = NewType("WaMessageId", str)  # "wamid.HBgN..." (dashboard tests use other forms)
+RoomId = NewType("RoomId", str)  # Rocket.Chat livechat room _id
+VisitorToken = NewType("VisitorToken", str)  # Rocket.Chat livechat visitor token
+
+
+class State(StrEnum):
+    BOT = "bot"  # the first-layer bot (or nobody yet) talks to the citizen
+    WAITING = "waiting"  # a room was asked for and is not open yet
+    AGENT = "agent"  # a room is open; messages are relayed both ways
+
+
+class Destination(StrEnum):
+    WHATSAPP = "whatsapp"
+    ROCKETCHAT = "rocketchat"
+
+
+@dataclass(frozen=True)
+class ConversationKey:
+    phone_number_id: str  # our business number, as Graph names it
+    wa_id: WaId
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    key: ConversationKey
+    profile_name: str = ""
+    state: State = State.BOT
+    department: str = ""
+    visitor_token: VisitorToken | None = None
+    room_id: RoomId | None = None
+    bot_state: str | None = None
+    last_citizen_at: float | None = None
+
+
+# --- events: what the adapters hand to the core -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Media:
+    kind: str  # image | document | audio | video | sticker
+    media_id: str  # Graph media id; downloadable for 7 days (contract §6)
+    mime: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class CitizenMessage:
+    key: ConversationKey
+    wamid: WaMessageId
+    timestamp: float
+    profile_name: str
+    text: str  # typed text, caption, tapped title, or a readable rendering of other kinds
+    choice_id: str | None = None
+    media: Media | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CitizenMessage:
+        key = ConversationKey(**data["key"])
+        media = Media(**data["media"]) if data.get("media") else None
+        rest = {k: v for k, v in data.items() if k not in ("key", "media")}
+        return cls(key=key, media=media, **rest)
+
+
+@dataclass(frozen=True)
+class OutboundFailed:
+    """WhatsApp refused a message we sent (synchronously or as a `failed` status)."""
+
+    wamid: WaMessageId
+    code: int
+    title: str
+
+
+@dataclass(frozen=True)
+class AgentFile:
+    url: str  # absolute URL to download the file from Rocket.Chat
+    name: str
+    mime: str
+
+
+@dataclass(frozen=True)
+class AgentMessage:
+    room_id: RoomId
+    message_id: str
+    edited_at: str | None
+    agent_name: str
+    text: str
+    file: AgentFile | None = None
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.message_id}@{self.edited_at}" if self.edited_at else self.message_id
+
+
+@dataclass(frozen=True)
+class RoomClosed:
+    room_id: RoomId
+
+
+@dataclass(frozen=True)
+class RoomForwarded:
+    room_id: RoomId
+    department: str
+
+
+RoomEvent = AgentMessage | RoomClosed | RoomForwarded
+
+
+# --- commands: what the core asks the outbox to deliver -----------------------------------
+
+
+@dataclass(frozen=True)
+class SendText:
+    """A text to the citizen on WhatsApp."""
+
+    text: str
+    origin: str | None = None  # Rocket.Chat message id it relays, to map failures back
+    destination: Destination = field(default=Destination.WHATSAPP, init=False)
+
+
+@dataclass(frozen=True)
+class SendFile:
+    """A file an agent posted, fetched from Rocket.Chat and uploaded to WhatsApp."""
+
+    url: str
+    name: str
+    mime: str
+    caption: str | None
+    origin: str
+    destination: Destination = field(default=Destination.WHATSAPP, init=False)
+
+
+@dataclass(frozen=True)
+class SendMenu:
+    """An interactive message from the bot, as the bot's neutral reply (JSON)."""
+
+    reply: dict[str, Any]
+    destination: Destination = field(default=Destination.WHATSAPP, init=False)
+
+
+@dataclass(frozen=True)
+class OpenRoom:
+    """Register the visitor, open the room and post the transcript as its first message."""
+
+    department: str
+    transcript: str
+    fields: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    priority: str | None = None
+    told_no_agent: bool = False
+    destination: Destination = field(default=Destination.ROCKETCHAT, init=False)
+
+
+@dataclass(frozen=True)
+class RelayToRoom:
+    """A citizen's message for the agent's room (text or media)."""
+
+    message: CitizenMessage
+    destination: Destination = field(default=Destination.ROCKETCHAT, init=False)
+
+
+@dataclass(frozen=True)
+class PostNotice:
+    """A short note from the bridge into the agent's room (e.g. a reply that did not arrive)."""
+
+    text: str
+    destination: Destination = field(default=Destination.ROCKETCHAT, init=False)
+
+
+Command = SendText | SendFile | SendMenu | OpenRoom | RelayToRoom | PostNotice
+_COMMANDS: dict[str, type[Command]] = {
+    cls.__name__: cls for cls in (SendText, SendFile, SendMenu, OpenRoom, RelayToRoom, PostNotice)
+}
+
+
+def command_to_json(command: Command) -> str:
+    body = {f.name: getattr(command, f.name) for f in fields(command) if f.init}
+    if isinstance(command, RelayToRoom):
+        body["message"] = command.message.to_dict()
+    return json.dumps({"kind": type(command).__name__, **body}, ensure_ascii=False)
+
+
+def command_from_json(raw: str) -> Command:
+    data = json.loads(raw)
+    cls = _COMMANDS[data.pop("kind")]
+    if cls is RelayToRoom:
+        return RelayToRoom(CitizenMessage.from_dict(data["message"]))
+    if cls is OpenRoom:
+        data["tags"] = tuple(data.get("tags", ()))
+    return cls(**data)

@@ -1,0 +1,112 @@
+"""What the core needs from the two remote services, and the only errors they may raise.
+
+Each client translates its wire errors once into these classes; the outbox never looks at
+status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bridge.core.model import RoomId, VisitorToken, WaMessageId
+
+
+class DeliveryError(Exception):
+    """Base of every error a port raises."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Retryable(DeliveryError):
+    """Try again later; `after` is the server's own hint in seconds, when it gave one."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class Permanent(DeliveryError):
+    """Trying again cannot help (bad request, window closed, invalid recipient...)."""
+
+    def __init__(self, reason: str, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+class RoomIsClosed(DeliveryError):
+    """Rocket.Chat answered `room-closed` / `invalid-room`: the agent side is gone."""
+
+
+class VisitorIsGone(DeliveryError):
+    """Rocket.Chat answered `invalid-token`: the visitor no longer exists."""
+
+
+class NoAgentOnline(DeliveryError):
+    """Rocket.Chat refused to open a room: nobody is available in the department."""
+
+
+@dataclass(frozen=True)
+class Download:
+    data: bytes
+    mime: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class RoomMessage:
+    """A message read back from a room's history (reconciliation)."""
+
+    id: str
+    text: str
+    from_visitor: bool
+    system_type: str | None
+    agent_name: str
+    edited_at: str | None
+    file_url: str | None
+    file_name: str | None
+    file_mime: str | None
+
+
+class WhatsApp(Protocol):
+    async def send_text(self, to: str, text: str) -> WaMessageId: ...
+
+    async def send_interactive(self, to: str, interactive: dict[str, Any]) -> WaMessageId: ...
+
+    async def send_file(self, to: str, file: Download, caption: str | None) -> WaMessageId: ...
+
+    async def download_media(self, media_id: str) -> Download: ...
+
+
+class RocketChat(Protocol):
+    async def register_visitor(
+        self,
+        token: VisitorToken,
+        name: str,
+        phone: str,
+        department: str,
+        fields: dict[str, str],
+    ) -> VisitorToken: ...
+
+    async def open_room(self, token: VisitorToken) -> RoomId: ...
+
+    async def send_message(
+        self, token: VisitorToken, room_id: RoomId, text: str, message_id: str
+    ) -> str: ...
+
+    async def upload(
+        self, token: VisitorToken, room_id: RoomId, file: Download, description: str
+    ) -> str: ...
+
+    async def history(
+        self, token: VisitorToken, room_id: RoomId, limit: int
+    ) -> Sequence[RoomMessage]: ...
+
+    async def download(self, url: str, token: VisitorToken, room_id: RoomId) -> Download: ...
+
+    async def label_room(
+        self, room_id: RoomId, topic: str, tags: Sequence[str], fields: dict[str, str]
+    ) -> None: ...

@@ -1,0 +1,77 @@
+"""Reconciliation: re-read open rooms so no agent reply is lost to a missed webhook.
+
+Rocket.Chat retries its webhook only in memory and a few times (contract §4.2), so a
+bridge that was down or slow for a minute would miss replies. The history of each open
+room is the source of truth; intake's dedupe makes replaying it harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from bridge.core.intake import Intake
+from bridge.core.model import AgentFile, AgentMessage, Conversation, RoomClosed, RoomEvent
+from bridge.core.ports import DeliveryError, RocketChat, RoomMessage
+
+log = structlog.get_logger("bridge.reconcile")
+
+HISTORY_LIMIT = 50
+
+
+def events_from_history(conv: Conversation, history: list[RoomMessage]) -> list[RoomEvent]:
+    assert conv.room_id is not None
+    events: list[RoomEvent] = []
+    for m in history:  # oldest first
+        if m.system_type == "livechat-close":
+            events.append(RoomClosed(conv.room_id))
+        elif not m.from_visitor and not m.system_type:
+            file = (
+                AgentFile(m.file_url, m.file_name or "arquivo", m.file_mime or "")
+                if (m.file_url)
+                else None
+            )
+            events.append(AgentMessage(conv.room_id, m.id, m.edited_at, m.agent_name, m.text, file))
+    return events
+
+
+class Reconciler:
+    def __init__(self, intake: Intake, rocketchat: RocketChat, interval: float) -> None:
+        self._intake = intake
+        self._rc = rocketchat
+        self._interval = interval
+
+    async def run(self) -> None:
+        """At start-up, then every `interval` seconds, until cancelled."""
+        while True:
+            await self.once()
+            if self._interval <= 0:
+                return
+            await asyncio.sleep(self._interval)
+
+    async def once(self) -> int:
+        async with self._intake.store.transaction() as tx:
+            rooms = await tx.with_room()
+        replayed = 0
+        for conv in rooms:
+            try:
+                replayed += await self._room(conv)
+            except DeliveryError as exc:
+                log.warning("reconcile.failed", conversation=conv.id, reason=exc.reason)
+                if exc.reason == "rate limited":
+                    break  # the rest waits for the next round
+        if replayed:
+            log.info("reconcile.replayed", events=replayed, rooms=len(rooms))
+        return replayed
+
+    async def _room(self, conv: Conversation) -> int:
+        assert conv.room_id is not None and conv.visitor_token is not None
+        history = list(await self._rc.history(conv.visitor_token, conv.room_id, HISTORY_LIMIT))
+        replayed = 0
+        for event in events_from_history(conv, history):
+            event_id = (
+                event.event_id if isinstance(event, AgentMessage) else f"closed:{event.room_id}"
+            )
+            replayed += await self._intake.room_event(event, event_id)
+        return replayed

@@ -1,0 +1,204 @@
+"""Livechat REST as the core's `RocketChat` port; Rocket.Chat errors translated once, here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+import structlog
+
+from bridge.core.model import RoomId, VisitorToken
+from bridge.core.ports import (
+    DeliveryError,
+    Download,
+    NoAgentOnline,
+    Permanent,
+    Retryable,
+    RoomIsClosed,
+    RoomMessage,
+    VisitorIsGone,
+)
+from bridge.health import Reachability
+
+log = structlog.get_logger("bridge.rocketchat.client")
+
+
+def translate(status: int, body: Any, headers: Any) -> DeliveryError:
+    """One non-success answer (contract §1.3) as a port error."""
+    body = body if isinstance(body, dict) else {}
+    error = str(body.get("errorType") or body.get("error") or body.get("reason") or "")
+    if status == 429:
+        return Retryable("rate limited", _reset_in(headers.get("X-RateLimit-Reset")))
+    if status >= 500:
+        return Retryable(f"HTTP {status}")
+    if "no-agent-online" in error:
+        return NoAgentOnline(error)
+    if "room-closed" in error or "invalid-room" in error:
+        return RoomIsClosed(error)
+    if "invalid-token" in error:
+        return VisitorIsGone(error)
+    return Permanent(f"HTTP {status}: {error}"[:300])
+
+
+def _reset_in(header: str | None) -> float | None:
+    """`X-RateLimit-Reset` is an epoch in milliseconds (§1.4)."""
+    try:
+        return max(0.0, float(header) / 1000 - time.time()) if header else None
+    except ValueError:
+        return None
+
+
+def _is_duplicate(status: int, body: Any) -> bool:
+    # Re-sending a message `_id` that exists fails with MongoDB's duplicate-key error as a
+    # plain 400 (§2.4, inferred): it means our earlier attempt got through.
+    error = str(body.get("error", "")) if isinstance(body, dict) else ""
+    return status == 400 and ("E11000" in error or "duplicate key" in error)
+
+
+class RocketChatClient:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base: str,
+        user_id: str,
+        auth_token: str,
+        health: Reachability,
+    ) -> None:
+        self._http = session
+        self._api = f"{base}/api/v1"
+        self._base = base
+        self._user = {"X-User-Id": user_id, "X-Auth-Token": auth_token} if user_id else {}
+        self.health = health
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        url = path if path.startswith("http") else f"{self._api}/{path}"
+        try:
+            async with self._http.request(method, url, **kwargs) as resp:
+                try:
+                    body = await resp.json(content_type=None)
+                except ValueError:
+                    body = None
+                if resp.status >= 500:
+                    self.health.failed(f"HTTP {resp.status}")
+                else:
+                    self.health.ok()
+                if resp.status != 200 and not _is_duplicate(resp.status, body):
+                    raise translate(resp.status, body, resp.headers)
+                return resp.status, body
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.health.failed(type(exc).__name__)
+            raise Retryable(f"network: {type(exc).__name__}") from exc
+
+    async def register_visitor(
+        self, token: VisitorToken, name: str, phone: str, department: str, fields: dict[str, str]
+    ) -> VisitorToken:
+        visitor: dict[str, Any] = {"token": token, "name": name, "phone": phone}
+        if department:
+            visitor["department"] = department
+        if fields:
+            visitor["customFields"] = [
+                {"key": k, "value": v, "overwrite": True} for k, v in fields.items()
+            ]
+        _, body = await self._call("POST", "livechat/visitor", json={"visitor": visitor})
+        return VisitorToken(str(body["visitor"]["token"]))
+
+    async def open_room(self, token: VisitorToken) -> RoomId:
+        _, body = await self._call("GET", "livechat/room", params={"token": token})
+        return RoomId(str(body["room"]["_id"]))
+
+    async def send_message(
+        self, token: VisitorToken, room_id: RoomId, text: str, message_id: str
+    ) -> str:
+        payload = {"token": token, "rid": room_id, "msg": text, "_id": message_id}
+        await self._call("POST", "livechat/message", json=payload)
+        return message_id
+
+    async def upload(
+        self, token: VisitorToken, room_id: RoomId, file: Download, description: str
+    ) -> str:
+        form = aiohttp.FormData()
+        form.add_field(
+            "file", file.data, filename=file.filename or _name(file.mime), content_type=file.mime
+        )
+        if description:
+            form.add_field("description", description)
+        headers = {"x-visitor-token": token}
+        try:
+            _, body = await self._call(
+                "POST", f"livechat/upload/{room_id}", data=form, headers=headers
+            )
+        except Permanent as exc:
+            if exc.reason.startswith("HTTP 403"):  # room not open for this visitor (§2.7)
+                raise RoomIsClosed(exc.reason) from exc
+            raise
+        return str(body.get("_id", ""))
+
+    async def history(
+        self, token: VisitorToken, room_id: RoomId, limit: int
+    ) -> Sequence[RoomMessage]:
+        params = {"token": token, "limit": str(limit)}
+        _, body = await self._call("GET", f"livechat/messages.history/{room_id}", params=params)
+        return [_room_message(m) for m in reversed(body.get("messages") or [])]
+
+    async def download(self, url: str, token: VisitorToken, room_id: RoomId) -> Download:
+        absolute = url if url.startswith("http") else f"{self._base}{url}"
+        # The public path carries a JWT valid for an hour; the visitor's own credentials
+        # work even after that, and after the room closed (§5).
+        params = {"rc_token": token, "rc_rid": room_id, "rc_room_type": "l"}
+        try:
+            async with self._http.get(absolute, params=params) as resp:
+                if resp.status != 200:
+                    raise translate(resp.status, None, resp.headers)
+                return Download(await resp.read(), resp.content_type, _filename(absolute))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Retryable(f"network: {type(exc).__name__}") from exc
+
+    async def label_room(
+        self, room_id: RoomId, topic: str, tags: Sequence[str], fields: dict[str, str]
+    ) -> None:
+        if not self._user:
+            log.info("rocketchat.label_skipped", reason="no service account")
+            return
+        room = {"_id": room_id, "topic": topic, "tags": list(tags), "livechatData": fields}
+        await self._call(
+            "POST",
+            "livechat/room.saveInfo",
+            headers=self._user,
+            json={"roomData": room, "guestData": {}},
+        )
+
+    async def probe(self) -> str:
+        """The server's version from `/api/info` (no /v1; contract §3.7)."""
+        _, body = await self._call("GET", f"{self._base}/api/info")
+        version = str((body or {}).get("version", ""))
+        if version.split(".", maxsplit=1)[0] not in ("7", "8"):
+            log.warning("rocketchat.untested_version", version=version)
+        return f"Rocket.Chat {version}"
+
+
+def _room_message(m: dict[str, Any]) -> RoomMessage:
+    user = m.get("u") or {}
+    upload = m.get("fileUpload") or {}
+    file = m.get("file") or {}
+    return RoomMessage(
+        id=str(m.get("_id", "")),
+        text=str(m.get("msg") or ""),
+        from_visitor=bool(m.get("token")),
+        system_type=m.get("t"),
+        agent_name=str(user.get("name") or user.get("username") or ""),
+        edited_at=str(m["editedAt"]) if m.get("editedAt") else None,
+        file_url=upload.get("publicFilePath"),
+        file_name=file.get("name"),
+        file_mime=file.get("type"),
+    )
+
+
+def _name(mime: str) -> str:
+    return "arquivo." + (mime.rsplit("/", maxsplit=1)[-1].split(";", maxsplit=1)[0] or "bin")
+
+
+def _filename(url: str) -> str | None:
+    tail = url.split("?", maxsplit=1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return tail or None

@@ -1,0 +1,87 @@
+"""Settings: the only code that reads the environment (and the optional .env file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The newest Graph versions in the contract notes (whatsapp-cloud-api.md §8.4); v25.0 is
+# the version pywa defaults to and is supported until 2028.
+DEFAULT_GRAPH_VERSION = "v25.0"
+
+
+class SettingsError(Exception):
+    """A missing or invalid setting; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    whatsapp_access_token: SecretStr
+    whatsapp_app_secret: SecretStr
+    whatsapp_verify_token: SecretStr
+    whatsapp_phone_number_id: str = Field(pattern=r"^\d+$")
+    whatsapp_graph_url: HttpUrl = HttpUrl("https://graph.facebook.com")
+    whatsapp_graph_version: str = Field(DEFAULT_GRAPH_VERSION, pattern=r"^v\d+\.\d+$")
+
+    rocketchat_url: HttpUrl
+    rocketchat_webhook_token: SecretStr
+    rocketchat_user_id: str = ""
+    rocketchat_auth_token: SecretStr = SecretStr("")
+    rocketchat_department: str = ""
+
+    bridge_db: Path = Path("data/bridge.db")
+    bridge_host: str = "0.0.0.0"  # noqa: S104 - a daemon in a container listens on all interfaces
+    bridge_port: int = Field(8080, ge=0, le=65535)
+    bridge_flow: Path | None = None
+    bridge_messages: Path = Path("config/messages.yaml")
+    bridge_agent_prefix: bool = True
+    bridge_retry_base_seconds: float = Field(1.0, gt=0)
+    bridge_retry_max_seconds: float = Field(300.0, gt=0)
+    bridge_retry_limit: int = Field(12, ge=1)
+    bridge_no_agent_retry_seconds: float = Field(120.0, gt=0)
+    bridge_reconcile_seconds: float = Field(60.0, ge=0)
+    bridge_max_body_bytes: int = Field(3 * 1024 * 1024, gt=0)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("bridge_flow", mode="before")
+    @classmethod
+    def _empty_flow_means_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def graph_base(self) -> str:
+        return f"{str(self.whatsapp_graph_url).rstrip('/')}/{self.whatsapp_graph_version}"
+
+    @property
+    def rocketchat_base(self) -> str:
+        return str(self.rocketchat_url).rstrip("/")
+
+
+def load_settings(env_file: str | None = ".env") -> Settings:
+    """Build Settings, turning pydantic's report into one line per variable."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        reason = "is required but not set" if error["type"] == "missing" else error["msg"]
+        lines.append(f"setting {name}: {reason}")
+    return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""The Graph API as the core's `WhatsApp` port; Graph errors translated once, here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import structlog
+
+from bridge.core.model import WaMessageId
+from bridge.core.ports import DeliveryError, Download, Permanent, Retryable
+from bridge.health import Reachability
+
+log = structlog.get_logger("bridge.whatsapp.client")
+
+# whatsapp-cloud-api.md §7.2: throttling, transient and "try later" codes. Everything else
+# (100 bad parameter, 131047 window closed, 131026 undeliverable, 190 token...) is permanent.
+RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057})
+
+
+def translate(status: int, body: Any, retry_after: str | None) -> DeliveryError:
+    """One Graph answer that is not a success, as Retryable or Permanent."""
+    error = body.get("error") if isinstance(body, dict) else None
+    after = _seconds(retry_after)
+    if not isinstance(error, dict):
+        if status >= 500 or status == 429:
+            return Retryable(f"HTTP {status}", after)
+        return Permanent(f"HTTP {status}")
+    code = int(error.get("code") or 0)
+    details = (error.get("error_data") or {}).get("details") or error.get("message") or ""
+    reason = f"({code}) {details}"[:300]
+    if code in RETRYABLE_CODES or (status >= 500 and code not in (3,)):
+        return Retryable(reason, after)
+    return Permanent(reason, code)
+
+
+def _seconds(header: str | None) -> float | None:
+    try:
+        return float(header) if header else None
+    except ValueError:
+        return None
+
+
+class GraphClient:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base: str,
+        phone_number_id: str,
+        token: str,
+        health: Reachability,
+    ) -> None:
+        self._http = session
+        self._base = base
+        self._pnid = phone_number_id
+        self._auth = {"Authorization": f"Bearer {token}"}
+        self.health = health
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+        try:
+            async with self._http.request(method, url, headers=self._auth, **kwargs) as resp:
+                body = await _json(resp)
+                if resp.status >= 500:
+                    self.health.failed(f"HTTP {resp.status}")
+                else:
+                    self.health.ok()
+                if resp.status != 200:
+                    raise translate(resp.status, body, resp.headers.get("Retry-After"))
+                return body
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # No idempotency key exists on /messages (§7.2): a send that timed out may have
+            # gone through, so retrying is at-least-once. Losing a reply is worse.
+            self.health.failed(type(exc).__name__)
+            raise Retryable(f"network: {type(exc).__name__}") from exc
+
+    async def _send(self, to: str, kind: str, content: dict[str, Any]) -> WaMessageId:
+        payload: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "type": kind,
+            kind: content,
+        }
+        # A business-scoped user id (no phone shared) is addressed by `recipient` (§2.6).
+        payload["to" if to.isdigit() else "recipient"] = to
+        body = await self._call("POST", f"{self._base}/{self._pnid}/messages", json=payload)
+        try:
+            return WaMessageId(str(body["messages"][0]["id"]))
+        except (KeyError, IndexError, TypeError) as exc:
+            raise Permanent("send answer without a message id") from exc
+
+    async def send_text(self, to: str, text: str) -> WaMessageId:
+        return await self._send(to, "text", {"preview_url": False, "body": text[:4096]})
+
+    async def send_interactive(self, to: str, interactive: dict[str, Any]) -> WaMessageId:
+        return await self._send(to, "interactive", interactive)
+
+    async def send_file(self, to: str, file: Download, caption: str | None) -> WaMessageId:
+        media_id = await self._upload(file)
+        kind = _kind_for(file.mime)
+        content: dict[str, Any] = {"id": media_id}
+        if caption and kind in ("image", "video", "document"):
+            content["caption"] = caption[:1024]
+        if kind == "document" and file.filename:
+            content["filename"] = file.filename
+        return await self._send(to, kind, content)
+
+    async def _upload(self, file: Download) -> str:
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", file.mime)
+        form.add_field(
+            "file", file.data, filename=file.filename or "arquivo", content_type=file.mime
+        )
+        body = await self._call("POST", f"{self._base}/{self._pnid}/media", data=form)
+        return str(body["id"])
+
+    async def probe(self) -> str:
+        """Reach the Graph API with our token: any answer but a 5xx means it is up."""
+        try:
+            await self._call("GET", f"{self._base}/{self._pnid}", params={"fields": "id"})
+        except Permanent as exc:
+            if exc.code in (0, 190):
+                log.error("whatsapp.token_rejected", reason=exc.reason)
+            return f"answered: {exc.reason}"
+        return "phone number found"
+
+    async def download_media(self, media_id: str) -> Download:
+        # Never pass phone_number_id for inbound media (§6.2); the URL lives 5 minutes and
+        # needs the Bearer token (§6.3), so it is fetched right away.
+        meta = await self._call("GET", f"{self._base}/{media_id}")
+        try:
+            async with self._http.get(meta["url"], headers=self._auth) as resp:
+                if resp.status != 200:
+                    raise translate(resp.status, await _json(resp), None)
+                data = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Retryable(f"network: {type(exc).__name__}") from exc
+        return Download(data, str(meta.get("mime_type") or resp.content_type))
+
+
+AUDIO_TYPES = frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"})
+
+
+def _kind_for(mime: str) -> str:
+    # Graph accepts only some types per kind (§6.5); anything else travels as a document.
+    if mime in ("image/jpeg", "image/png"):
+        return "image"
+    if mime in ("video/mp4", "video/3gpp"):
+        return "video"
+    if mime.split(";", maxsplit=1)[0] in (
+        "audio/aac",
+        "audio/amr",
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/ogg",
+    ):
+        return "audio"
+    return "document"
+
+
+async def _json(resp: aiohttp.ClientResponse) -> Any:
+    try:
+        return await resp.json(content_type=None)
+    except ValueError:
+        return None

@@ -1,0 +1,165 @@
+"""decide() as tables: (state, event) -> (state', commands)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bridge.core import decide
+from bridge.core.decide import BotTurn, Policy
+from bridge.core.model import (
+    AgentFile,
+    AgentMessage,
+    CitizenMessage,
+    Conversation,
+    ConversationKey,
+    OpenRoom,
+    OutboundFailed,
+    PostNotice,
+    RelayToRoom,
+    RoomClosed,
+    RoomForwarded,
+    RoomId,
+    SendFile,
+    SendText,
+    State,
+    VisitorToken,
+    WaId,
+    WaMessageId,
+)
+
+KEY = ConversationKey("1122334455667", WaId("5511912345678"))
+NEW = Conversation(id=1, key=KEY)
+WITH_AGENT = replace(NEW, state=State.AGENT, room_id=RoomId("r1"), visitor_token=VisitorToken("t1"))
+WAITING = replace(NEW, state=State.WAITING, department="Atendimento")
+
+
+def said(text: str = "oi", n: int = 1) -> CitizenMessage:
+    return CitizenMessage(KEY, WaMessageId(f"wamid.{n}"), 1_700_000_000.0 + n, "Maria", text)
+
+
+def agent(text: str, edited: str | None = None) -> AgentMessage:
+    return AgentMessage(RoomId("r1"), "m1", edited, "Ana Souza", text)
+
+
+def test_first_message_without_bot_hands_off_then_relays(policy: Policy) -> None:
+    d = decide.on_citizen(NEW, said(), policy, None)
+    assert d.conversation.state is State.WAITING
+    assert d.conversation.department == "Atendimento"
+    open_room, relay = d.commands
+    assert isinstance(open_room, OpenRoom) and open_room.department == "Atendimento"
+    assert "+5511912345678" in open_room.transcript and "Maria" in open_room.transcript
+    assert relay == RelayToRoom(said())
+    assert d.conversation.last_citizen_at == said().timestamp
+    assert ("handoff", "Atendimento") in d.counters
+
+
+@pytest.mark.parametrize("conv", [WAITING, WITH_AGENT])
+def test_later_messages_are_relayed_only(conv: Conversation, policy: Policy) -> None:
+    d = decide.on_citizen(conv, said("mais", 2), policy, None)
+    assert d.commands == (RelayToRoom(said("mais", 2)),)
+    assert d.conversation.state is conv.state
+
+
+def test_window_start_never_moves_backwards(policy: Policy) -> None:
+    late = replace(WITH_AGENT, last_citizen_at=1_800_000_000.0)
+    d = decide.on_citizen(late, said(), policy, None)
+    assert d.conversation.last_citizen_at == 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("prefix", "edited", "expected"),
+    [
+        (True, None, "*Ana Souza*: Bom dia"),
+        (False, None, "Bom dia"),
+        (True, "2026-01-01T00:00:00Z", "*Ana Souza*: (mensagem corrigida) Bom dia"),
+    ],
+)
+def test_agent_text_goes_to_the_citizen(
+    policy: Policy, prefix: bool, edited: str | None, expected: str
+) -> None:
+    d = decide.on_room(
+        WITH_AGENT, agent("Bom dia", edited), replace(policy, agent_prefix=prefix), None
+    )
+    assert d.commands == (SendText(expected, origin="m1"),)
+
+
+def test_agent_file_goes_as_a_file(policy: Policy) -> None:
+    event = replace(
+        agent(""), file=AgentFile("http://rc/file-upload/f/a.pdf", "a.pdf", "application/pdf")
+    )
+    d = decide.on_room(WITH_AGENT, event, policy, None)
+    assert d.commands == (
+        SendFile("http://rc/file-upload/f/a.pdf", "a.pdf", "application/pdf", None, origin="m1"),
+    )
+
+
+def test_close_returns_to_the_start_with_the_closing_message(policy: Policy) -> None:
+    d = decide.on_room(WITH_AGENT, RoomClosed(RoomId("r1")), policy, None)
+    assert d.conversation.state is State.BOT and d.conversation.room_id is None
+    assert d.commands == (SendText(policy.texts.room_closed),)
+
+
+def test_close_with_empty_closing_message_sends_nothing(policy: Policy) -> None:
+    quiet = replace(policy, texts=replace(policy.texts, room_closed=""))
+    d = decide.on_room(WITH_AGENT, RoomClosed(RoomId("r1")), quiet, None)
+    assert d.commands == ()
+
+
+def test_forward_updates_the_department(policy: Policy) -> None:
+    d = decide.on_room(WITH_AGENT, RoomForwarded(RoomId("r1"), "dep-2"), policy, None)
+    assert d.conversation.department == "dep-2" and d.commands == ()
+
+
+@pytest.mark.parametrize(("code", "needle"), [(131047, "24 horas"), (131026, "131026")])
+def test_failed_delivery_becomes_a_notice(policy: Policy, code: int, needle: str) -> None:
+    d = decide.on_outbound_failed(WITH_AGENT, OutboundFailed(WaMessageId("w"), code, "x"), policy)
+    (notice,) = d.commands
+    assert isinstance(notice, PostNotice) and needle in notice.text
+
+
+def test_failed_delivery_without_a_room_is_only_counted(policy: Policy) -> None:
+    d = decide.on_outbound_failed(NEW, OutboundFailed(WaMessageId("w"), 131047, "x"), policy)
+    assert d.commands == () and d.counters == (("not_delivered", "131047"),)
+
+
+@pytest.mark.parametrize("conv", [WITH_AGENT, WAITING])
+def test_bounce_starts_a_new_contact(policy: Policy, conv: Conversation) -> None:
+    d = decide.on_bounce(conv, said(), policy, None)
+    assert d.conversation.state is State.WAITING and d.conversation.room_id is None
+    assert [type(c) for c in d.commands] == [OpenRoom, RelayToRoom]
+
+
+def test_no_agent_is_told_once(policy: Policy) -> None:
+    first, tell = decide.on_no_agent(OpenRoom("Atendimento", "t"), policy)
+    assert tell == (SendText(policy.texts.no_agent_online),) and first.told_no_agent
+    again, tell_again = decide.on_no_agent(first, policy)
+    assert tell_again == () and again == first
+
+
+class ScriptedBot:
+    def __init__(self, turn: BotTurn) -> None:
+        self.result = turn
+
+    def turn(self, conversation: Conversation, message: CitizenMessage) -> BotTurn:
+        return self.result
+
+    def after_close(self, conversation: Conversation) -> BotTurn:
+        return self.result
+
+
+def test_bot_answers_without_handoff(policy: Policy) -> None:
+    bot = ScriptedBot(BotTurn('{"node":"menu"}', (SendText("Menu"),), None, (("resolved", "faq"),)))
+    d = decide.on_citizen(NEW, said(), policy, bot)
+    assert d.conversation.state is State.BOT and d.conversation.bot_state == '{"node":"menu"}'
+    assert d.commands == (SendText("Menu"),) and d.counters == (("resolved", "faq"),)
+
+
+def test_bot_handoff_opens_the_flow_department_without_relaying_the_trigger(policy: Policy) -> None:
+    handoff = OpenRoom("Iluminação Pública", "Resumo", priority="urgent")
+    bot = ScriptedBot(BotTurn(None, (SendText("Transferindo"),), handoff))
+    d = decide.on_citizen(NEW, said("atendente"), policy, bot)
+    assert d.conversation.state is State.WAITING
+    assert d.conversation.department == "Iluminação Pública"
+    assert d.commands == (SendText("Transferindo"), handoff)
