@@ -1,0 +1,123 @@
+"""Graph errors translated once into Retryable / Permanent (contract §7)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from support.mock_http import mock_http as aioresponses
+
+from bridge.core.ports import Download, Permanent, Retryable
+from bridge.health import Reachability
+from bridge.whatsapp.client import GraphClient, translate
+
+BASE = "https://graph.example/v25.0"
+SEND = f"{BASE}/42/messages"
+
+
+def graph_error(code: int, details: str = "d") -> dict[str, object]:
+    return {
+        "error": {
+            "message": f"(#{code}) t",
+            "type": "OAuthException",
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details},
+            "fbtrace_id": "A",
+        }
+    }
+
+
+@pytest.mark.parametrize("code", [1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057])
+def test_throttling_and_transient_codes_are_retryable(code: int) -> None:
+    assert isinstance(translate(400, graph_error(code), None), Retryable)
+
+
+@pytest.mark.parametrize(
+    "code", [0, 100, 131008, 131009, 131021, 131026, 131047, 131051, 132001, 190, 368]
+)
+def test_other_codes_are_permanent_and_keep_the_code(code: int) -> None:
+    error = translate(400, graph_error(code), None)
+    assert isinstance(error, Permanent) and error.code == code
+
+
+@pytest.mark.parametrize(("status", "kind"), [(502, Retryable), (429, Retryable), (404, Permanent)])
+def test_bodies_without_an_error_envelope(status: int, kind: type) -> None:
+    assert isinstance(translate(status, "<html>", None), kind)
+
+
+def test_retry_after_is_honoured() -> None:
+    error = translate(503, None, "7")
+    assert isinstance(error, Retryable) and error.after == 7.0
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[GraphClient]:
+    async with aiohttp.ClientSession() as session:
+        yield GraphClient(session, BASE, "42", "tok", Reachability("whatsapp"))
+
+
+async def test_send_text_posts_the_documented_body(client: GraphClient) -> None:
+    with aioresponses() as mocked:
+        mocked.post(
+            SEND,
+            payload={
+                "messaging_product": "whatsapp",
+                "contacts": [],
+                "messages": [{"id": "wamid.X"}],
+            },
+        )
+        wamid = await client.send_text("5511912345678", "Olá")
+        (call,) = mocked.requests[("POST", aiohttp.client.URL(SEND))]
+    assert wamid == "wamid.X"
+    assert call.kwargs["json"] == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "type": "text",
+        "text": {"preview_url": False, "body": "Olá"},
+        "to": "5511912345678",
+    }
+    assert call.kwargs["headers"]["Authorization"] == "Bearer tok"
+
+
+async def test_business_scoped_ids_are_sent_as_recipient(client: GraphClient) -> None:
+    with aioresponses() as mocked:
+        mocked.post(SEND, payload={"messages": [{"id": "wamid.Y"}]})
+        await client.send_text("BR.123", "x")
+        (call,) = mocked.requests[("POST", aiohttp.client.URL(SEND))]
+    assert call.kwargs["json"]["recipient"] == "BR.123" and "to" not in call.kwargs["json"]
+
+
+async def test_rate_limit_is_retryable_and_marks_nothing_down(client: GraphClient) -> None:
+    with aioresponses() as mocked:
+        mocked.post(SEND, status=400, payload=graph_error(130429))
+        with pytest.raises(Retryable):
+            await client.send_text("5511", "x")
+    assert client.health.healthy()
+
+
+async def test_network_failure_is_retryable_and_marks_down(client: GraphClient) -> None:
+    with aioresponses() as mocked:
+        mocked.post(SEND, exception=aiohttp.ClientConnectionError("refused"))
+        with pytest.raises(Retryable):
+            await client.send_text("5511", "x")
+    assert not client.health.healthy()
+
+
+async def test_window_closed_is_permanent(client: GraphClient) -> None:
+    with aioresponses() as mocked:
+        mocked.post(SEND, status=400, payload=graph_error(131047, "Re-engagement message"))
+        with pytest.raises(Permanent) as caught:
+            await client.send_text("5511", "x")
+    assert caught.value.code == 131047
+
+
+async def test_media_is_downloaded_with_the_bearer_token(client: GraphClient) -> None:
+    url = "https://lookaside.example/m?mid=9"
+    with aioresponses() as mocked:
+        mocked.get(f"{BASE}/9", payload={"url": url, "mime_type": "image/jpeg", "id": "9"})
+        mocked.get(url, body=b"jpeg-bytes", content_type="image/jpeg")
+        file = await client.download_media("9")
+        (download,) = mocked.requests[("GET", aiohttp.client.URL(url))]
+    assert file == Download(b"jpeg-bytes", "image/jpeg")
+    assert download.kwargs["headers"]["Authorization"] == "Bearer tok"
