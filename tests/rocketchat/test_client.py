@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from support.mock_http import mock_http as aioresponses
 from multidict import CIMultiDict
+from support.mock_http import mock_http as aioresponses
 
 from bridge.core.model import RoomId, VisitorToken
 from bridge.core.ports import (

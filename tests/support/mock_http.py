@@ -19,7 +19,7 @@ class _CompatResponse(ClientResponse):
         super().__init__(method, url, **kwargs)
 
 
-class mock_http(aioresponses):  # noqa: N801 - used like aioresponses itself
+class mock_http(aioresponses):
     def add(self, *args: Any, **kwargs: Any) -> None:
         kwargs["response_class"] = kwargs.get("response_class") or _CompatResponse
         super().add(*args, **kwargs)
