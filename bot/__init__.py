@@ -1,0 +1,68 @@
+"""The first-layer chatbot: a declarative flow (config/flow.yaml) and a pure engine.
+
+The bridge uses only what is exported here; see bot/README.md for the flow format.
+"""
+
+from __future__ import annotations
+
+from bot.engine import (
+    Action,
+    ButtonsReply,
+    ContactStarted,
+    Ended,
+    Exchange,
+    Flow,
+    FlowError,
+    Handoff,
+    Input,
+    ListReply,
+    Location,
+    Media,
+    OfflinePolicy,
+    Option,
+    Priority,
+    Reply,
+    Resolved,
+    Row,
+    Section,
+    State,
+    Step,
+    SurveyAnswered,
+    TextReply,
+    after_agent_closed,
+    load_flow,
+    no_agent_online,
+    parse_flow,
+    step,
+)
+
+__all__ = [
+    "Action",
+    "ButtonsReply",
+    "ContactStarted",
+    "Ended",
+    "Exchange",
+    "Flow",
+    "FlowError",
+    "Handoff",
+    "Input",
+    "ListReply",
+    "Location",
+    "Media",
+    "OfflinePolicy",
+    "Option",
+    "Priority",
+    "Reply",
+    "Resolved",
+    "Row",
+    "Section",
+    "State",
+    "Step",
+    "SurveyAnswered",
+    "TextReply",
+    "after_agent_closed",
+    "load_flow",
+    "no_agent_online",
+    "parse_flow",
+    "step",
+]

@@ -71,6 +71,10 @@ class Outbox:
         self._wakeup = doorbell
         self.dead_letters = 0
 
+    def idle(self) -> bool:
+        """True when no delivery is in flight (tests and the sandbox wait on it)."""
+        return not self._tasks
+
     def wake(self) -> None:
         self._wakeup.set()
 

@@ -1,0 +1,172 @@
+"""The relay over real HTTP: citizen ↔ agent, duplicates, bursts, outages, failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from support.e2e import CITIZEN, Env, until
+
+
+async def test_citizen_reaches_agent_and_agent_reaches_citizen(env: Env) -> None:
+    status, _ = await env.graph.citizen_says(CITIZEN, "Olá, preciso de ajuda com o IPTU")
+    assert status == 200
+    await until(lambda: len(env.rc.open_room_ids()) == 1)
+    room = env.room()
+    await until(lambda: len(env.room_texts(room["_id"])) == 2)
+    transcript, relayed = env.room_texts(room["_id"])
+    assert "+5511987654321" in transcript
+    assert relayed == "Olá, preciso de ajuda com o IPTU"
+    visitor = env.rc.visitors[room["v"]["token"]]
+    assert visitor["phone"] == [{"phoneNumber": "+5511987654321"}]
+
+    await env.rc.agent_says(room["_id"], "Bom dia! Posso ajudar.", agent_name="Ana Souza")
+    await until(lambda: env.citizen_texts() == ["*Ana Souza*: Bom dia! Posso ajudar."])
+    assert env.graph.sent[0]["to"] == CITIZEN
+
+
+async def test_duplicate_deliveries_from_both_sides_relay_once(env: Env) -> None:
+    body = env.graph.make_text_payload(CITIZEN, "uma vez só", wamid="wamid.dup-1")
+    assert await env.graph.deliver(body) == 200
+    assert await env.graph.deliver(body) == 200
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = env.room()["_id"]
+    await until(lambda: len(env.room_texts(rid)) == 2)
+
+    msg_id = await env.rc.agent_says(rid, "resposta")
+    await env.rc.wait_webhooks_idle()
+    await env.rc.redeliver_last_webhook()
+    await env.rc.wait_webhooks_idle()
+    await until(lambda: len(env.citizen_texts()) == 1)
+    await env.parts.reconciler.once()  # history replays the same message: still once
+    await env.graph.deliver(body)
+    await _settled(env)
+    assert env.room_texts(rid).count("uma vez só") == 1
+    assert len(env.citizen_texts()) == 1 and msg_id
+
+
+async def test_a_burst_of_fifty_arrives_in_order(env: Env) -> None:
+    for n in range(50):
+        assert (await env.graph.citizen_says(CITIZEN, f"mensagem {n}"))[0] == 200
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = env.room()["_id"]
+    await until(lambda: len(env.room_texts(rid)) == 51, limit=20)
+    assert env.room_texts(rid)[1:] == [f"mensagem {n}" for n in range(50)]
+
+
+async def test_rocketchat_down_then_back_loses_nothing_and_keeps_order(env: Env) -> None:
+    await env.graph.citizen_says(CITIZEN, "antes")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = env.room()["_id"]
+    await until(lambda: len(env.room_texts(rid)) == 2)
+    env.rc.set_down(True)
+    for n in range(10):
+        await env.graph.citizen_says(CITIZEN, f"durante {n}")
+    await until(lambda: env.rc.failed_requests >= 3)
+    env.rc.set_down(False)
+    await until(lambda: len(env.room_texts(rid)) == 12, limit=20)
+    assert env.room_texts(rid)[1:] == ["antes"] + [f"durante {n}" for n in range(10)]
+
+
+async def test_graph_rate_limit_is_retried(env: Env) -> None:
+    rid = await _with_room(env)
+    env.graph.fail_next(130429, count=2)
+    await env.rc.agent_says(rid, "depois do limite")
+    await until(lambda: env.citizen_texts() == ["*Ana Souza*: depois do limite"])
+
+
+async def test_closed_window_produces_a_notice_in_the_room(env: Env) -> None:
+    rid = await _with_room(env)
+    env.graph.expire_window(CITIZEN)
+    await env.rc.agent_says(rid, "resposta tardia")
+    await until(lambda: any("24 horas" in t for t in env.room_texts(rid)))
+
+
+async def test_synchronous_permanent_failure_also_produces_a_notice(env: Env) -> None:
+    rid = await _with_room(env)
+    env.graph.fail_next(131026)
+    await env.rc.agent_says(rid, "não vai chegar")
+    await until(lambda: any("131026" in t for t in env.room_texts(rid)))
+
+
+async def test_bad_signature_relays_nothing(env: Env) -> None:
+    body = env.graph.make_text_payload(CITIZEN, "forjada", wamid="wamid.forged")
+    assert await env.graph.deliver(body, signature="sha256=" + "0" * 64, retry=False) == 401
+    assert await env.graph.deliver(body, signature="", retry=False) == 401
+    await _settled(env)
+    assert env.rc.rooms == {} and env.rc.visitors == {}
+
+
+async def test_agent_reply_whose_webhook_never_came_is_reconciled(env: Env) -> None:
+    rid = await _with_room(env)
+    env.rc.drop_webhooks = True
+    await env.rc.agent_says(rid, "perdida no caminho")
+    await _settled(env)
+    assert env.citizen_texts() == []
+    assert await env.parts.reconciler.once() == 1
+    await until(lambda: env.citizen_texts() == ["*Ana Souza*: perdida no caminho"])
+
+
+async def test_close_returns_the_conversation_to_the_start(env: Env) -> None:
+    rid = await _with_room(env)
+    await env.rc.close_room(rid)
+    await until(lambda: len(env.citizen_texts()) == 1)
+    assert "encerrado" in env.citizen_texts()[0]
+    await env.graph.citizen_says(CITIZEN, "nova dúvida")
+    await until(lambda: len(env.rc.open_room_ids()) == 1)
+    new_rid = env.room()["_id"]
+    assert new_rid != rid
+    await until(lambda: env.room_texts(new_rid)[-1:] == ["nova dúvida"])
+
+
+async def test_room_closed_without_webhook_opens_a_new_room_for_the_message(env: Env) -> None:
+    rid = await _with_room(env)
+    env.rc.drop_webhooks = True
+    await env.rc.close_room(rid)
+    env.rc.drop_webhooks = False
+    await env.graph.citizen_says(CITIZEN, "ainda estou aqui")
+    await until(lambda: len(env.rc.open_room_ids()) == 1 and env.room()["_id"] != rid)
+    new_rid = env.room()["_id"]
+    await until(lambda: env.room_texts(new_rid)[-1:] == ["ainda estou aqui"])
+
+
+async def test_no_agent_online_tells_the_citizen_and_keeps_the_words(env: Env) -> None:
+    env.rc.agents_online = False
+    await env.graph.citizen_says(CITIZEN, "alguém aí?")
+    await env.graph.citizen_says(CITIZEN, "é urgente")
+    await until(lambda: len(env.citizen_texts()) == 1)
+    assert "não há atendentes disponíveis" in env.citizen_texts()[0]
+    env.rc.agents_online = True
+    await until(lambda: len(env.rc.open_room_ids()) == 1)
+    rid = env.room()["_id"]
+    await until(lambda: env.room_texts(rid)[1:] == ["alguém aí?", "é urgente"])
+    assert len(env.citizen_texts()) == 1  # told once, not once per retry
+
+
+async def test_the_token_rocketchat_returns_is_the_one_used(env: Env) -> None:
+    env.rc.seed_visitor(token="legacy-token", phone="+5511987654321", name="Maria")
+    await env.graph.citizen_says(CITIZEN, "oi de novo")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    room = env.room()
+    assert room["v"]["token"] == "legacy-token"
+    await until(lambda: env.room_texts(room["_id"])[-1:] == ["oi de novo"])
+
+
+@pytest.fixture
+def bridge_options() -> dict[str, Any]:
+    return {}
+
+
+async def _with_room(env: Env) -> str:
+    await env.graph.citizen_says(CITIZEN, "oi")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = str(env.room()["_id"])
+    await until(lambda: len(env.room_texts(rid)) == 2)
+    return rid
+
+
+async def _settled(env: Env) -> None:
+    """Let queued work finish: nothing due in the outbox and no webhook in flight."""
+    await env.rc.wait_webhooks_idle()
+    await env.graph.wait_idle()
+    await until(env.parts.outbox.idle)
