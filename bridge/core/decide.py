@@ -47,10 +47,20 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Survey:
+    """A satisfaction answer after an agent closed the room."""
+
+    score: int
+    comment: str | None
+    department: str
+
+
+@dataclass(frozen=True)
 class Decision:
     conversation: Conversation
     commands: tuple[Command, ...] = ()
     counters: tuple[tuple[str, str], ...] = ()  # (name, label) to add one to
+    surveys: tuple[Survey, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,12 +71,17 @@ class BotTurn:
     commands: tuple[Command, ...] = ()
     handoff: OpenRoom | None = None
     counters: tuple[tuple[str, str], ...] = field(default=())
+    surveys: tuple[Survey, ...] = ()
 
 
 class Bot(Protocol):
     def turn(self, conversation: Conversation, message: CitizenMessage) -> BotTurn: ...
 
     def after_close(self, conversation: Conversation) -> BotTurn: ...
+
+    def no_agent(self, conversation: Conversation) -> BotTurn:
+        """Nobody is online for the handoff the last turn asked for (policy not 'wait')."""
+        ...
 
 
 def on_citizen(
@@ -80,13 +95,19 @@ def on_citizen(
     if conv.state is not State.BOT:
         return Decision(conv, (RelayToRoom(msg),))
     if bot is None:
-        return _hand_off(conv, msg, _plain_handoff(conv, policy))
+        handed = _hand_off(conv, msg, _plain_handoff(conv, policy))
+        return replace(handed, counters=(("contact", ""), *handed.counters))
     turn = bot.turn(conv, msg)
     conv = replace(conv, bot_state=turn.bot_state)
     if turn.handoff is None:
-        return Decision(conv, turn.commands, turn.counters)
+        return Decision(conv, turn.commands, turn.counters, turn.surveys)
     handed = _hand_off(conv, msg, turn.handoff, relay=False)
-    return replace(handed, commands=turn.commands + handed.commands, counters=turn.counters)
+    return replace(
+        handed,
+        commands=turn.commands + handed.commands,
+        counters=turn.counters + handed.counters,
+        surveys=turn.surveys,
+    )
 
 
 def _plain_handoff(conv: Conversation, policy: Policy) -> OpenRoom:
@@ -121,7 +142,8 @@ def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | Non
                 return Decision(closed, (SendText(texts),) if texts else (), (("closed", ""),))
             turn = bot.after_close(closed)
             closed = replace(closed, bot_state=turn.bot_state)
-            return Decision(closed, turn.commands, (("closed", ""), *turn.counters))
+            counters = (("closed", ""), *turn.counters)
+            return Decision(closed, turn.commands, counters, turn.surveys)
         case RoomForwarded():
             return Decision(replace(conv, department=event.department))
     raise AssertionError(f"unexpected room event {event!r}")  # pragma: no cover
@@ -156,7 +178,24 @@ def on_outbound_failed(conv: Conversation, event: OutboundFailed, policy: Policy
 
 
 def on_no_agent(command: OpenRoom, policy: Policy) -> tuple[OpenRoom, tuple[Command, ...]]:
-    """Rocket.Chat has nobody online: tell the citizen once, keep the request queued."""
+    """Rocket.Chat has nobody online ('wait' and 'queue'): tell the citizen once, keep the
+    request (the citizen's words stay queued behind it)."""
     if command.told_no_agent:
         return command, ()
-    return replace(command, told_no_agent=True), (SendText(policy.texts.no_agent_online),)
+    text = command.offline_text or policy.texts.no_agent_online
+    return replace(command, told_no_agent=True), (SendText(text),)
+
+
+def gives_back(command: OpenRoom, bot: Bot | None) -> bool:
+    """Whether a refused room goes back to the bot instead of waiting for an agent."""
+    return bot is not None and command.offline in ("tell_hours", "leave_message")
+
+
+def on_no_agent_bot(conv: Conversation, command: OpenRoom, bot: Bot) -> Decision:
+    """Nobody online and the flow does not queue: the bot takes the conversation back and
+    tells the citizen (the hours, or asks for a message to pass on later)."""
+    back = replace(conv, state=State.BOT, room_id=None)
+    turn = bot.no_agent(back)
+    back = replace(back, bot_state=turn.bot_state)
+    counters = (("handoff_refused", command.department), *turn.counters)
+    return Decision(back, turn.commands, counters, turn.surveys)

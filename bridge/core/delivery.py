@@ -13,6 +13,7 @@ from bridge.core.model import (
     Command,
     Conversation,
     ConversationKey,
+    Media,
     OpenRoom,
     PostNotice,
     RelayToRoom,
@@ -22,7 +23,14 @@ from bridge.core.model import (
     SendText,
     VisitorToken,
 )
-from bridge.core.ports import Download, Permanent, RocketChat, RoomIsClosed, WhatsApp
+from bridge.core.ports import (
+    Download,
+    NoAgentOnline,
+    Permanent,
+    RocketChat,
+    RoomIsClosed,
+    WhatsApp,
+)
 
 log = structlog.get_logger("bridge.delivery")
 
@@ -85,6 +93,7 @@ class Deliverer:
         self, row_id: int, command: OpenRoom, conv: Conversation, opened: RoomOpened
     ) -> None:
         if conv.room_id is None or conv.visitor_token is None:
+            await self._check_online(command)
             # Rocket.Chat may hand back another visitor's token when the phone is already
             # known (contract §2.1): always keep the token it returns.
             token = await self._rc.register_visitor(
@@ -99,8 +108,29 @@ class Deliverer:
         else:
             token, room = conv.visitor_token, conv.room_id
         await self._rc.send_message(token, room, command.transcript, message_id_for(f"o{row_id}"))
+        for media in command.attachments:
+            await self._attach(token, room, media)
         if command.tags or command.priority:
             await self._label(room, command)
+
+    async def _check_online(self, command: OpenRoom) -> None:
+        # Asking first spares the visitor/room calls (5/min per IP, contract §2.1) and lets
+        # the flow's offline policy act before a room exists. 'queue' asks only until the
+        # citizen was told; then the room is opened anyway and waits in Rocket.Chat's queue.
+        if command.offline == "queue" and command.told_no_agent:
+            return
+        if not await self._rc.agents_online(command.department):
+            raise NoAgentOnline("livechat/config: offline")
+
+    async def _attach(self, token: VisitorToken, room: RoomId, media: Media) -> None:
+        """A file the bot collected (e.g. a photo of the problem), re-fetched from Graph."""
+        try:
+            file = await self._wa.download_media(media.media_id)
+            if media.filename and not file.filename:
+                file = Download(file.data, file.mime, media.filename)
+            await self._rc.upload(token, room, file, media.filename or "")
+        except Permanent as exc:  # e.g. media expired (7 days); the transcript names it
+            log.warning("delivery.attachment_failed", reason=exc.reason, kind=media.kind)
 
     async def _label(self, room: RoomId, command: OpenRoom) -> None:
         topic = " ".join(

@@ -40,7 +40,7 @@ class Intake:
             conv = await tx.conversation(msg.key)
             if conv is None:
                 conv = await tx.create_conversation(msg.key, msg.profile_name)
-                await tx.count("contact")
+                await tx.count("citizen")
             await self.apply(tx, decide.on_citizen(conv, msg, self.policy, self.bot))
         self._wake()
         return True
@@ -96,4 +96,6 @@ class Intake:
             await tx.enqueue(conv.id, decision.commands)
         for name, label in decision.counters:
             await tx.count(name, label)
+        for survey in decision.surveys:
+            await tx.record_survey(conv.id, survey.department, survey.score, survey.comment)
         return conv

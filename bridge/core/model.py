@@ -59,6 +59,14 @@ class Media:
 
 
 @dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
 class CitizenMessage:
     key: ConversationKey
     wamid: WaMessageId
@@ -67,6 +75,7 @@ class CitizenMessage:
     text: str  # typed text, caption, tapped title, or a readable rendering of other kinds
     choice_id: str | None = None
     media: Media | None = None
+    location: Location | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,8 +84,9 @@ class CitizenMessage:
     def from_dict(cls, data: dict[str, Any]) -> CitizenMessage:
         key = ConversationKey(**data["key"])
         media = Media(**data["media"]) if data.get("media") else None
-        rest = {k: v for k, v in data.items() if k not in ("key", "media")}
-        return cls(key=key, media=media, **rest)
+        location = Location(**data["location"]) if data.get("location") else None
+        rest = {k: v for k, v in data.items() if k not in ("key", "media", "location")}
+        return cls(key=key, media=media, location=location, **rest)
 
 
 @dataclass(frozen=True)
@@ -157,7 +167,14 @@ class SendMenu:
 
 @dataclass(frozen=True)
 class OpenRoom:
-    """Register the visitor, open the room and post the transcript as its first message."""
+    """Register the visitor, open the room and post the transcript as its first message.
+
+    `offline` is what to do when nobody is online in the department: 'wait' (tell the
+    citizen once, retry until someone is), 'queue' (tell once, open the room anyway so it
+    waits in the queue), or 'tell_hours' / 'leave_message' (give the conversation back to
+    the bot, which says so). `attachments` are files the bot collected, posted after the
+    transcript.
+    """
 
     department: str
     transcript: str
@@ -165,6 +182,9 @@ class OpenRoom:
     tags: tuple[str, ...] = ()
     priority: str | None = None
     told_no_agent: bool = False
+    offline: str = "wait"
+    offline_text: str = ""
+    attachments: tuple[Media, ...] = ()
     destination: Destination = field(default=Destination.ROCKETCHAT, init=False)
 
 
@@ -194,6 +214,8 @@ def command_to_json(command: Command) -> str:
     body = {f.name: getattr(command, f.name) for f in fields(command) if f.init}
     if isinstance(command, RelayToRoom):
         body["message"] = command.message.to_dict()
+    if isinstance(command, OpenRoom):
+        body["attachments"] = [asdict(m) for m in command.attachments]
     return json.dumps({"kind": type(command).__name__, **body}, ensure_ascii=False)
 
 
@@ -204,4 +226,5 @@ def command_from_json(raw: str) -> Command:
         return RelayToRoom(CitizenMessage.from_dict(data["message"]))
     if cls is OpenRoom:
         data["tags"] = tuple(data.get("tags", ()))
+        data["attachments"] = tuple(Media(**m) for m in data.get("attachments", ()))
     return cls(**data)

@@ -215,8 +215,14 @@ class Outbox:
 
     async def _no_agent(self, row: OutboxRow, bound: structlog.typing.FilteringBoundLogger) -> None:
         assert isinstance(row.command, OpenRoom)
+        bot = self._intake.bot
+        if bot is not None and decide.gives_back(row.command, bot):
+            await self._give_back(row, row.command, bound)
+            return
         command, tell = decide.on_no_agent(row.command, self._intake.policy)
-        delay = self._retry.no_agent_delay
+        # 'queue': once the citizen is told, open the room at once and let it wait there.
+        queue_now = command.offline == "queue" and bool(tell)
+        delay = 0.0 if queue_now else self._retry.no_agent_delay
         bound.info("outbox.no_agent_online", delay=delay)
         async with self._store.transaction() as tx:
             await tx.reschedule(
@@ -229,6 +235,24 @@ class Outbox:
             if tell:
                 await tx.enqueue(row.conversation_id, tell)
                 await tx.count("no_agent_online", command.department)
+
+    async def _give_back(
+        self, row: OutboxRow, command: OpenRoom, bound: structlog.typing.FilteringBoundLogger
+    ) -> None:
+        """Nobody online and the flow does not queue: the bot tells the citizen and keeps
+        the conversation; messages queued behind the request bounce back to the bot."""
+        bot = self._intake.bot
+        assert bot is not None
+        bound.info("outbox.no_agent_online", policy=command.offline)
+        async with self._store.transaction() as tx:
+            known = await tx.conversation_by_id(row.conversation_id)
+        if known is None:
+            return
+        async with self._intake.locks(known.key), self._store.transaction() as tx:
+            await tx.finish(row.id)
+            conv = await tx.conversation_by_id(row.conversation_id)
+            if conv is not None and conv.state is State.WAITING:
+                await Intake.apply(tx, decide.on_no_agent_bot(conv, command, bot))
 
     async def _bounce(
         self, row: OutboxRow, exc: Exception, bound: structlog.typing.FilteringBoundLogger

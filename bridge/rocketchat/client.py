@@ -104,6 +104,34 @@ class RocketChatClient:
         _, body = await self._call("POST", "livechat/visitor", json={"visitor": visitor})
         return VisitorToken(str(body["visitor"]["token"]))
 
+    async def agents_online(self, department: str) -> bool:
+        """Whether anyone can take a room in `department` (name or id), per livechat/config.
+
+        The contract (§2.9) documents the `department` query as resolving one department but
+        not whether a name is accepted there (registration accepts both). So the id is looked
+        up in the anonymous department list first; a department missing from that list (it
+        lists only enabled departments with agents) is reported as the server-wide answer,
+        and Rocket.Chat itself decides when the room is asked for.
+        """
+        _, body = await self._call("GET", "livechat/config")
+        config = (body or {}).get("config") or {}
+        if not config.get("online"):
+            return False
+        found = next(
+            (
+                d
+                for d in config.get("departments") or []
+                if department in (d.get("_id"), d.get("name"))
+            ),
+            None,
+        )
+        if not department or found is None:
+            return True
+        _, body = await self._call(
+            "GET", "livechat/config", params={"department": str(found["_id"])}
+        )
+        return bool(((body or {}).get("config") or {}).get("online"))
+
     async def open_room(self, token: VisitorToken) -> RoomId:
         _, body = await self._call("GET", "livechat/room", params={"token": token})
         return RoomId(str(body["room"]["_id"]))

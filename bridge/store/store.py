@@ -219,6 +219,21 @@ class Tx:
             (day, name, label, by),
         )
 
+    async def record_survey(
+        self, conversation_id: int, department: str, score: int, comment: str | None
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO survey (conversation_id, department, score, comment, answered_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (conversation_id, department, score, comment, self.now),
+        )
+
+    async def surveys(self) -> list[tuple[int, str, int, str | None]]:
+        rows = await self._all(
+            "SELECT conversation_id, department, score, comment FROM survey ORDER BY id"
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
     async def reject(self, source: str, reason: str, body: bytes) -> None:
         await self._conn.execute(
             "INSERT INTO rejected_payload (source, reason, body, received_at) VALUES (?, ?, ?, ?)",

@@ -10,6 +10,7 @@ import structlog
 from bridge.core.model import WaMessageId
 from bridge.core.ports import DeliveryError, Download, Permanent, Retryable
 from bridge.health import Reachability
+from bridge.whatsapp.interactive import render
 
 log = structlog.get_logger("bridge.whatsapp.client")
 
@@ -91,8 +92,8 @@ class GraphClient:
     async def send_text(self, to: str, text: str) -> WaMessageId:
         return await self._send(to, "text", {"preview_url": False, "body": text[:4096]})
 
-    async def send_interactive(self, to: str, interactive: dict[str, Any]) -> WaMessageId:
-        return await self._send(to, "interactive", interactive)
+    async def send_interactive(self, to: str, menu: dict[str, Any]) -> WaMessageId:
+        return await self._send(to, "interactive", render(menu))
 
     async def send_file(self, to: str, file: Download, caption: str | None) -> WaMessageId:
         media_id = await self._upload(file)

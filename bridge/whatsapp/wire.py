@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridge.core.model import (
     CitizenMessage,
     ConversationKey,
+    Location,
     Media,
     OutboundFailed,
     WaId,
@@ -128,6 +129,7 @@ def _message(raw: dict[str, Any], phone_number_id: str, names: dict[str, str]) -
         text=text,
         choice_id=choice,
         media=media,
+        location=_location(raw) if kind == "location" else None,
     )
 
 
@@ -173,6 +175,18 @@ def _describe(kind: str, raw: dict[str, Any], body: dict[str, Any]) -> str:
         )
     unsupported = (raw.get("unsupported") or {}).get("type") or kind or "?"
     return f"[{unsupported}]"
+
+
+def _location(raw: dict[str, Any]) -> Location | None:
+    body = raw.get("location")
+    if not isinstance(body, dict):
+        return None
+    try:
+        lat, lon = float(body["latitude"]), float(body["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    name, address = body.get("name"), body.get("address")
+    return Location(lat, lon, str(name) if name else None, str(address) if address else None)
 
 
 def _contact_card(card: dict[str, Any]) -> str:
