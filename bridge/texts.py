@@ -26,6 +26,8 @@ class AgentTexts(_Strict):
     window_closed_notice: str
     not_delivered_notice: str
     unsupported_file_notice: str
+    # Room topic prefix by priority, so urgency shows in the queue on Community Edition too.
+    priority_topic: dict[str, str] = {}
 
 
 class MessagesFile(_Strict):
@@ -60,4 +62,5 @@ def load_texts(path: Path) -> Texts:
         window_closed_notice=a.window_closed_notice,
         not_delivered_notice=a.not_delivered_notice,
         unsupported_file_notice=a.unsupported_file_notice,
+        priority_topic=dict(a.priority_topic),
     )

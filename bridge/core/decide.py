@@ -37,6 +37,7 @@ class Texts:
     window_closed_notice: str
     not_delivered_notice: str  # placeholders: {code}, {reason}
     unsupported_file_notice: str  # placeholders: {name}
+    priority_topic: dict[str, str] = field(default_factory=dict)  # priority -> topic prefix
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,13 @@ def on_citizen(
     if conv.state is not State.BOT:
         return Decision(conv, (RelayToRoom(msg),))
     if bot is None:
-        handed = _hand_off(conv, msg, _plain_handoff(conv, policy))
+        handed = _hand_off(conv, msg, _plain_handoff(conv, policy), policy)
         return replace(handed, counters=(("contact", ""), *handed.counters))
     turn = bot.turn(conv, msg)
     conv = replace(conv, bot_state=turn.bot_state)
     if turn.handoff is None:
         return Decision(conv, turn.commands, turn.counters, turn.surveys)
-    handed = _hand_off(conv, msg, turn.handoff, relay=False)
+    handed = _hand_off(conv, msg, turn.handoff, policy, relay=False)
     return replace(
         handed,
         commands=turn.commands + handed.commands,
@@ -117,9 +118,22 @@ def _plain_handoff(conv: Conversation, policy: Policy) -> OpenRoom:
     return OpenRoom(department=policy.default_department, transcript=transcript)
 
 
+def _topic(open_room: OpenRoom, policy: Policy) -> str:
+    """The priority's label first (configured words), then the service or the tags."""
+    prefix = policy.texts.priority_topic.get(open_room.priority or "", "")
+    rest = [open_room.topic] if open_room.topic else list(open_room.tags)
+    return " · ".join(filter(None, [prefix, *rest]))
+
+
 def _hand_off(
-    conv: Conversation, msg: CitizenMessage, open_room: OpenRoom, *, relay: bool = True
+    conv: Conversation,
+    msg: CitizenMessage,
+    open_room: OpenRoom,
+    policy: Policy,
+    *,
+    relay: bool = True,
 ) -> Decision:
+    open_room = replace(open_room, topic=_topic(open_room, policy))
     conv = replace(conv, state=State.WAITING, department=open_room.department, room_id=None)
     commands: tuple[Command, ...] = (open_room, RelayToRoom(msg)) if relay else (open_room,)
     return Decision(conv, commands, (("handoff", open_room.department),))

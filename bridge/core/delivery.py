@@ -110,8 +110,8 @@ class Deliverer:
         await self._rc.send_message(token, room, command.transcript, message_id_for(f"o{row_id}"))
         for media in command.attachments:
             await self._attach(token, room, media)
-        if command.tags or command.priority:
-            await self._label(room, command)
+        if command.tags or command.topic:
+            await self._label(room, token, command)
 
     async def _check_online(self, command: OpenRoom) -> None:
         # Asking first spares the visitor/room calls (5/min per IP, contract §2.1) and lets
@@ -132,12 +132,9 @@ class Deliverer:
         except Permanent as exc:  # e.g. media expired (7 days); the transcript names it
             log.warning("delivery.attachment_failed", reason=exc.reason, kind=media.kind)
 
-    async def _label(self, room: RoomId, command: OpenRoom) -> None:
-        topic = " ".join(
-            filter(None, [command.priority and command.priority.upper(), *command.tags])
-        )
+    async def _label(self, room: RoomId, token: VisitorToken, command: OpenRoom) -> None:
         try:
-            await self._rc.label_room(room, topic, command.tags, command.fields)
+            await self._rc.label_room(room, token, command.topic, command.tags, command.fields)
         except Exception as exc:  # labels help agents sort; the room itself is already open
             log.warning("delivery.label_failed", room_id=room, error=str(exc))
 

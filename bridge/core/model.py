@@ -185,6 +185,7 @@ class OpenRoom:
     offline: str = "wait"
     offline_text: str = ""
     attachments: tuple[Media, ...] = ()
+    topic: str = ""  # the room's topic, for agents scanning the queue
     destination: Destination = field(default=Destination.ROCKETCHAT, init=False)
 
 

@@ -110,5 +110,10 @@ class RocketChat(Protocol):
     async def download(self, url: str, token: VisitorToken, room_id: RoomId) -> Download: ...
 
     async def label_room(
-        self, room_id: RoomId, topic: str, tags: Sequence[str], fields: dict[str, str]
+        self,
+        room_id: RoomId,
+        token: VisitorToken,
+        topic: str,
+        tags: Sequence[str],
+        fields: dict[str, str],
     ) -> None: ...

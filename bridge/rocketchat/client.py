@@ -184,17 +184,26 @@ class RocketChatClient:
             raise Retryable(f"network: {type(exc).__name__}") from exc
 
     async def label_room(
-        self, room_id: RoomId, topic: str, tags: Sequence[str], fields: dict[str, str]
+        self,
+        room_id: RoomId,
+        token: VisitorToken,
+        topic: str,
+        tags: Sequence[str],
+        fields: dict[str, str],
     ) -> None:
         if not self._user:
             log.info("rocketchat.label_skipped", reason="no service account")
             return
+        # room.saveInfo requires guestData._id (contract §3.3): the visitor's own id,
+        # read back by token since livechat/room answers only the room.
+        _, body = await self._call("GET", f"livechat/visitor/{token}")
+        visitor_id = str(((body or {}).get("visitor") or {}).get("_id", ""))
         room = {"_id": room_id, "topic": topic, "tags": list(tags), "livechatData": fields}
         await self._call(
             "POST",
             "livechat/room.saveInfo",
             headers=self._user,
-            json={"roomData": room, "guestData": {}},
+            json={"roomData": room, "guestData": {"_id": visitor_id}},
         )
 
     async def probe(self) -> str:

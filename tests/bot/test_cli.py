@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import DEFAULT_FLOW, ROOT
+from tests.support.flows import DEFAULT_FLOW, ROOT
 
 
 def bot(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

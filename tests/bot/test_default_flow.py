@@ -21,8 +21,7 @@ from bot.engine import (
     step,
 )
 from bot.replies import reply_text
-
-from .conftest import CHRISTMAS, MONDAY_2PM, MONDAY_NIGHT, run
+from tests.support.flows import CHRISTMAS, MONDAY_2PM, MONDAY_NIGHT, run
 
 VALID_CPF = "529.982.247-25"
 

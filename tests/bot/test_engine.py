@@ -28,8 +28,7 @@ from bot.engine import (
     step,
 )
 from bot.replies import reply_text
-
-from .conftest import CHRISTMAS, MONDAY_2PM, MONDAY_NIGHT, make, run
+from tests.support.flows import CHRISTMAS, MONDAY_2PM, MONDAY_NIGHT, make, run
 
 HOURS = {
     "expediente": {

@@ -9,8 +9,7 @@ import pytest
 
 from bot.errors import FlowError
 from bot.flow import flow_from_data, load_flow, parse_flow
-
-from .conftest import MESSAGES_YAML, base, errors, make
+from tests.support.flows import MESSAGES_YAML, base, errors, make
 
 END = {"id": "fim", "type": "end"}
 

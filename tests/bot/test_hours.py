@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.hours import parse_hours
-
-from .conftest import SP
+from tests.support.flows import SP
 
 WEEK = {"mon-fri": ["08:00-12:00", "13:00-17:00"], "sat": ["08:00-12:00"]}
 HOLIDAYS = ["2026-04-03", "25/12", "20/11/2026"]

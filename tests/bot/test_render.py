@@ -8,8 +8,7 @@ from bot import limits
 from bot.engine import ButtonsReply, ListReply, TextReply
 from bot.model import MenuNode
 from bot.render import layout, render_menu
-
-from .conftest import make
+from tests.support.flows import make
 
 
 def menu(count: int, display: str = "auto", described: bool = False) -> dict[str, Any]:

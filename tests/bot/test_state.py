@@ -4,8 +4,7 @@ import pytest
 
 from bot.engine import Input, Media, State, step
 from bot.state import Exchange
-
-from .conftest import MONDAY_2PM
+from tests.support.flows import MONDAY_2PM
 
 
 def test_json_round_trip_keeps_everything() -> None:

@@ -148,6 +148,9 @@ class ScriptedBot:
     def after_close(self, conversation: Conversation) -> BotTurn:
         return self.result
 
+    def no_agent(self, conversation: Conversation) -> BotTurn:
+        return self.result
+
 
 def test_bot_answers_without_handoff(policy: Policy) -> None:
     bot = ScriptedBot(BotTurn('{"node":"menu"}', (SendText("Menu"),), None, (("resolved", "faq"),)))
@@ -162,4 +165,5 @@ def test_bot_handoff_opens_the_flow_department_without_relaying_the_trigger(poli
     d = decide.on_citizen(NEW, said("atendente"), policy, bot)
     assert d.conversation.state is State.WAITING
     assert d.conversation.department == "Iluminação Pública"
-    assert d.commands == (SendText("Transferindo"), handoff)
+    # The room's topic makes urgency visible in the queue (Community Edition has no priorities).
+    assert d.commands == (SendText("Transferindo"), replace(handoff, topic="🚨 URGENTE"))

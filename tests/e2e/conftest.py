@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from support.e2e import ACCESS_TOKEN, APP_SECRET, PNID, RC_TOKEN, Env, make_settings
 
 from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
 from bridge.sandbox.graph import FakeGraph
 from bridge.sandbox.rocketchat import FakeRocketChat
+from tests.support.e2e import ACCESS_TOKEN, APP_SECRET, PNID, RC_TOKEN, Env, make_settings
 
 
 @dataclass
@@ -26,7 +26,13 @@ class Fakes:
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[Fakes]:
+def departments() -> tuple[str, ...]:
+    """Departments that exist in the fake Rocket.Chat (a module may override)."""
+    return ("Atendimento",)
+
+
+@pytest.fixture
+async def fakes(departments: tuple[str, ...]) -> AsyncIterator[Fakes]:
     graph = FakeGraph(
         app_secret=APP_SECRET,
         access_token=ACCESS_TOKEN,
@@ -38,6 +44,7 @@ async def fakes() -> AsyncIterator[Fakes]:
         webhook_retry_delay=0.05,
         user_id="bridgebot-id",
         auth_token="bridgebot-token",
+        departments=departments,
     )
     rc.rate_limiter = False
     yield Fakes(graph, rc, await graph.start(), await rc.start())

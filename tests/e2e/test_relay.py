@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.e2e import CITIZEN, Env, until
+
+from tests.support.e2e import CITIZEN, Env, until
 
 
 async def test_citizen_reaches_agent_and_agent_reaches_citizen(env: Env) -> None:

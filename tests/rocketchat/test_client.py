@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from multidict import CIMultiDict
-from support.mock_http import mock_http as aioresponses
 
 from bridge.core.model import RoomId, VisitorToken
 from bridge.core.ports import (
@@ -20,6 +19,7 @@ from bridge.core.ports import (
 )
 from bridge.health import Reachability
 from bridge.rocketchat.client import RocketChatClient, translate
+from tests.support.mock_http import mock_http as aioresponses
 
 BASE = "http://rc.example"
 NO_HEADERS: CIMultiDict[str] = CIMultiDict()

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from support.mock_http import mock_http as aioresponses
 
 from bridge.core.ports import Download, Permanent, Retryable
 from bridge.health import Reachability
 from bridge.whatsapp.client import GraphClient, translate
+from tests.support.mock_http import mock_http as aioresponses
 
 BASE = "https://graph.example/v25.0"
 SEND = f"{BASE}/42/messages"

@@ -1,0 +1,122 @@
+"""`python -m bridge run|check|setup|sandbox`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import structlog
+from aiohttp import web
+
+from bot import FlowError
+from bridge import logs
+from bridge.app import build_app
+from bridge.core.decide import Bot, Texts
+from bridge.settings import Settings, SettingsError, load_settings
+from bridge.store import Store, StoreError
+from bridge.texts import TextsError, load_texts
+
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bridge", description=__doc__)
+    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="serve the webhooks and relay messages (default)")
+    commands.add_parser("check", help="validate settings, texts, flow and database, then exit")
+    setup = commands.add_parser("setup", help="configure Rocket.Chat for the bridge (one-off)")
+    setup.add_argument(
+        "--admin-user",
+        help="Rocket.Chat admin username, its password in env ROCKETCHAT_ADMIN_PASSWORD "
+        "(default: the service account's token)",
+    )
+    setup.add_argument(
+        "--bridge-url",
+        default="http://bridge:8080",
+        help="the bridge's URL as Rocket.Chat reaches it",
+    )
+    setup.add_argument("--dry-run", action="store_true", help="only report what would change")
+    sandbox = commands.add_parser(
+        "sandbox", help="run against local fakes and chat in the terminal"
+    )
+    sandbox.add_argument("--port", type=int, default=8080)
+    sandbox.add_argument(
+        "--flow",
+        default="config/flow.yaml",
+        help="flow file for the sandbox (default: config/flow.yaml; '' for no bot)",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "sandbox":
+        from bridge.sandbox.console import run_sandbox  # noqa: PLC0415 - dev-only
+
+        return run_sandbox(port=args.port, flow=args.flow)
+    try:
+        settings = load_settings(args.env_file)
+        texts = load_texts(settings.bridge_messages)
+        bot = load_bot(settings)
+    except (SettingsError, TextsError) as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FlowError as exc:
+        print(f"configuration error: BRIDGE_FLOW={settings.bridge_flow}\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logs.configure(settings.log_level, settings.log_format)
+    if args.command == "check":
+        return asyncio.run(check(settings))
+    if args.command == "setup":
+        return run_setup(settings, args)
+    return serve(settings, texts, bot)
+
+
+def load_bot(settings: Settings) -> Bot | None:
+    """The flow bot, or None (no-bot mode: every contact goes to the default department)."""
+    if settings.bridge_flow is None:
+        return None
+    from bridge.botlink import load_flow_bot  # noqa: PLC0415 - only when a flow is set
+
+    return load_flow_bot(settings.bridge_flow, settings.rocketchat_department)
+
+
+def serve(settings: Settings, texts: Texts, bot: Bot | None) -> int:
+    app = build_app(settings, texts, bot)
+    structlog.get_logger("bridge").info(
+        "bridge.starting", port=settings.bridge_port, bot=bot is not None
+    )
+    web.run_app(app, host=settings.bridge_host, port=settings.bridge_port, print=None)
+    return 0
+
+
+async def check(settings: Settings) -> int:
+    try:
+        store = await Store.open(settings.bridge_db)
+    except (StoreError, OSError) as exc:
+        print(f"database {settings.bridge_db}: {exc}", file=sys.stderr)
+        return 1
+    async with store.transaction() as tx:
+        outbox = await tx.outbox_counts()
+    await store.close()
+    print(f"ok: settings, texts and database {settings.bridge_db} (outbox {outbox or 'empty'})")
+    return 0
+
+
+def run_setup(settings: Settings, args: argparse.Namespace) -> int:
+    import os  # noqa: PLC0415
+
+    from bridge.provision import ADMIN_PASSWORD_ENV  # noqa: PLC0415 - admin-only, sync
+    from bridge.provision import run_setup as provision  # noqa: PLC0415
+
+    # The password only ever comes from the environment: argv is visible to anyone in `ps`.
+    return provision(
+        settings,
+        admin_user=args.admin_user,
+        admin_password=os.environ.get(ADMIN_PASSWORD_ENV),
+        bridge_url=args.bridge_url,
+        dry_run=args.dry_run,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

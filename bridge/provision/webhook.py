@@ -1,0 +1,142 @@
+"""The Omnichannel webhook: point it at the bridge, then have Rocket.Chat test it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from rocketchat_API.rocketchat import RocketChat
+
+from bridge.provision.errors import API_ERRORS, as_object, error_text, reason
+from bridge.provision.report import CHANGED, FAILED, OK, SKIPPED, WOULD_CHANGE, Report
+from bridge.settings import Settings
+
+WEBHOOK_PATH = "/webhooks/rocketchat"
+# Rocket.Chat caches settings and spreads changes through MongoDB change streams, so a
+# webhook.test sent right after changing the URL may still see the old one: wait, try again.
+WEBHOOK_SETTLE_SECONDS = 2.0
+
+# omnichannel/integrations body key -> setting id in livechat/integrations.settings, with
+# the label printed for it. The events are the ones the bridge handles (DESIGN §4); visitor
+# messages stay off because the bridge wrote them itself and would only get echoes back.
+_WEBHOOK_FIELDS: dict[str, tuple[str, str]] = {
+    "LivechatWebhookUrl": ("Livechat_webhookUrl", "url"),
+    "LivechatSecretToken": ("Livechat_secret_token", "secret token"),
+    "LivechatHttpTimeout": ("Livechat_http_timeout", "timeout"),
+    "LivechatWebhookOnAgentMessage": ("Livechat_webhook_on_agent_message", "agent messages"),
+    "LivechatWebhookOnClose": ("Livechat_webhook_on_close", "close"),
+    "LivechatWebhookOnForward": ("Livechat_webhook_on_forward", "forward"),
+    "LivechatWebhookOnChatTaken": ("Livechat_webhook_on_chat_taken", "chat taken"),
+    "LivechatWebhookOnVisitorMessage": (
+        "Livechat_webhook_on_visitor_message",
+        "visitor messages (off)",
+    ),
+}
+
+
+def configure_webhook(
+    rc: RocketChat, settings: Settings, bridge_url: str, dry_run: bool, report: Report
+) -> bool:
+    """Point the Omnichannel webhook at the bridge; True when this run changed it."""
+    desired = _desired_webhook(settings, bridge_url)
+    if not desired["LivechatSecretToken"]:
+        report.line("webhook", FAILED, _UNSIGNED_WEBHOOK_HELP)
+        return False
+    differing = _webhook_differences(_current_webhook(rc), desired)
+    summary = _webhook_summary(desired)
+    if not differing:
+        report.line("webhook", OK, summary)
+        return False
+    labels = ", ".join(_WEBHOOK_FIELDS[key][1] for key in differing)
+    url = desired["LivechatWebhookUrl"]
+    if dry_run:
+        report.line("webhook", WOULD_CHANGE, f"{labels}; Rocket.Chat would post to {url}")
+        return False
+    try:
+        rc.call_api_post("omnichannel/integrations", body=desired)
+    except API_ERRORS as exc:
+        report.line("webhook", FAILED, "cannot save the webhook settings: " + reason(exc))
+        return False
+    report.line("webhook", CHANGED, f"updated {labels}; Rocket.Chat now posts to {url}")
+    return True
+
+
+_UNSIGNED_WEBHOOK_HELP = (
+    "ROCKETCHAT_WEBHOOK_TOKEN is empty: Rocket.Chat would send no secret and the bridge "
+    "could not tell its webhooks from anyone else's; set a long random value"
+)
+
+
+def _desired_webhook(settings: Settings, bridge_url: str) -> dict[str, object]:
+    return {
+        "LivechatWebhookUrl": bridge_url.rstrip("/") + WEBHOOK_PATH,
+        "LivechatSecretToken": settings.rocketchat_webhook_token.get_secret_value(),
+        "LivechatHttpTimeout": 5000,
+        "LivechatWebhookOnAgentMessage": True,
+        "LivechatWebhookOnClose": True,
+        "LivechatWebhookOnForward": True,
+        "LivechatWebhookOnChatTaken": True,
+        "LivechatWebhookOnVisitorMessage": False,
+    }
+
+
+def _current_webhook(rc: RocketChat) -> dict[str, object] | None:
+    """The saved webhook settings by setting id, or None when they cannot be read."""
+    try:
+        answer = as_object(rc.call_api_get("livechat/integrations.settings"))
+    except API_ERRORS:
+        return None  # unknown: write them anyway; a permission problem shows up there
+    return {
+        str(item.get("_id")): item.get("value")
+        for item in answer.get("settings") or []
+        if isinstance(item, dict)
+    }
+
+
+def _webhook_differences(
+    current: Mapping[str, object] | None, desired: Mapping[str, object]
+) -> list[str]:
+    if current is None:
+        return list(desired)
+    return [key for key, value in desired.items() if current.get(_WEBHOOK_FIELDS[key][0]) != value]
+
+
+def _webhook_summary(desired: Mapping[str, object]) -> str:
+    return (
+        f"{desired['LivechatWebhookUrl']} (secret token set; events: agent messages, close, "
+        "forward, chat taken; visitor messages off)"
+    )
+
+
+def run_webhook_test(rc: RocketChat, changed: bool, dry_run: bool, report: Report) -> None:
+    if dry_run:
+        report.line("webhook test", SKIPPED, "dry run")
+        return
+    try:
+        _send_webhook_test(rc, retry=changed)
+    except API_ERRORS as exc:
+        report.line("webhook test", FAILED, _webhook_test_failure(exc))
+        return
+    report.line("webhook test", OK, "the bridge answered 200")
+
+
+def _send_webhook_test(rc: RocketChat, *, retry: bool) -> None:
+    try:
+        rc.call_api_post("livechat/webhook.test")
+    except API_ERRORS:
+        if not retry:
+            raise
+        time.sleep(WEBHOOK_SETTLE_SECONDS)
+        rc.call_api_post("livechat/webhook.test")
+
+
+def _webhook_test_failure(exc: BaseException) -> str:
+    text = error_text(exc)
+    if "error-invalid-webhook-response" in text:
+        return (
+            "the bridge did not answer 200: is it running, can Rocket.Chat reach the URL "
+            "above, and is ROCKETCHAT_WEBHOOK_TOKEN the same for both?"
+        )
+    if "Webhook_URL_not_set" in text:
+        return "Rocket.Chat has no webhook URL (see the webhook line above)"
+    return reason(exc)

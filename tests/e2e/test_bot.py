@@ -1,0 +1,226 @@
+"""The first-layer bot over real HTTP: the default 156 flow against the fakes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import bot as engine
+from bridge.botlink import FlowBot, load_flow_bot
+from bridge.core.decide import Bot
+from tests.support.e2e import CITIZEN, Env, settled, until
+
+FLOW = Path(__file__).resolve().parents[2] / "config" / "flow.yaml"
+ZONE = ZoneInfo("America/Sao_Paulo")
+TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=ZONE)
+SUNDAY_10H = datetime(2026, 11, 29, 10, 0, tzinfo=ZONE)
+VALID_CPF = "529.982.247-25"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = TUESDAY_10H
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def flow_bot(clock: Clock) -> FlowBot:
+    return load_flow_bot(FLOW, "Atendimento Geral", clock)
+
+
+@pytest.fixture
+def bot(flow_bot: FlowBot) -> Bot:
+    return flow_bot
+
+
+@pytest.fixture
+def departments() -> tuple[str, ...]:
+    return tuple(engine.load_flow(FLOW).departments)
+
+
+def sent_to(env: Env, wa_id: str) -> list[dict[str, Any]]:
+    return [b for b in env.graph.sent if b.get("to") == wa_id]
+
+
+def menus(env: Env, wa_id: str = CITIZEN) -> list[dict[str, Any]]:
+    return [b["interactive"] for b in sent_to(env, wa_id) if b["type"] == "interactive"]
+
+
+def texts(env: Env, wa_id: str = CITIZEN) -> list[str]:
+    return [b["text"]["body"] for b in sent_to(env, wa_id) if b["type"] == "text"]
+
+
+async def say(env: Env, text: str, wa_id: str = CITIZEN) -> None:
+    """The citizen writes and the bridge has answered (every outbox row delivered)."""
+    before = len(sent_to(env, wa_id))
+    status, _ = await env.graph.citizen_says(wa_id, text, name="Maria")
+    assert status == 200
+    await settled(env)
+    assert len(sent_to(env, wa_id)) > before or env.rc.open_room_ids()
+
+
+def rows(menu: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for s in menu["action"]["sections"] for r in s["rows"]]
+
+
+async def counters(env: Env) -> dict[tuple[str, str], int]:
+    async with env.parts.store.transaction() as tx:
+        found = await tx.counters()
+    totals: dict[tuple[str, str], int] = {}
+    for _day, name, label, value in found:
+        totals[name, label] = totals.get((name, label), 0) + value
+    return totals
+
+
+async def test_a_new_citizen_gets_the_menu_as_an_interactive_list(env: Env) -> None:
+    await say(env, "oi")
+    menu = menus(env)[-1]
+    assert menu["type"] == "list"
+    titles = [r["title"] for r in rows(menu)]
+    assert "Iluminação Pública" in titles and "Falar com atendente" in titles
+    assert all(len(t) <= 24 for t in titles)
+    assert not env.rc.rooms
+    assert (await counters(env))["contact", ""] == 1
+
+
+@pytest.mark.parametrize("how", ["list reply", "number", "misspelt title"])
+async def test_a_list_reply_a_number_and_a_misspelt_title_reach_the_same_node(
+    env: Env, how: str
+) -> None:
+    await say(env, "oi")
+    first = menus(env)[-1]
+    row = next(r for r in rows(first) if r["title"] == "Iluminação Pública")
+    if how == "list reply":
+        await env.graph.citizen_picks_row(CITIZEN, row["id"], row["title"], name="Maria")
+        await settled(env)
+    elif how == "number":
+        await say(env, "2")
+    else:
+        await say(env, "iluminacao publca")
+    reached = menus(env)[-1]
+    assert reached is not first
+    assert reached["header"]["text"] == "Iluminação Pública"
+    assert "Lâmpada apagada" in [r["title"] for r in rows(reached)]
+
+
+async def test_a_faq_is_answered_with_no_room(env: Env) -> None:
+    await say(env, "oi")
+    await say(env, "Dúvidas frequentes")
+    await say(env, "1")
+    assert any("Horários de atendimento" in t for t in texts(env))
+    assert not env.rc.rooms and not env.rc.visitors
+    found = await counters(env)
+    assert found["bot_answer", "horarios"] == 1
+    assert found["contact_resolved", ""] == 1
+
+
+async def test_a_service_request_collects_the_data_and_opens_the_right_room(env: Env) -> None:
+    for line in ("oi", "2", "Lâmpada apagada", "Maria da Silva", VALID_CPF, "01001-000"):
+        await say(env, line)
+    await say(env, "Rua das Flores, 120, em frente à padaria")
+    photo = b"\x89PNG\r\n\x1a\n" + b"poste" * 50
+    await env.graph.citizen_sends_media(CITIZEN, "image", photo, "image/png", name="Maria")
+    await settled(env)
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await settled(env)
+
+    room = env.room()
+    department = env.rc.store.department(room["departmentId"])
+    assert department is not None and department["name"] == "Iluminação Pública"
+    first = env.room_texts(room["_id"])[0]
+    for expected in ("Maria da Silva", VALID_CPF, "01001-000", "Rua das Flores", "apagada"):
+        assert expected in first, expected
+    uploads = [m for m in env.rc.messages(room["_id"]) if m.get("file")]
+    assert len(uploads) == 1
+    assert env.rc.store.files[uploads[0]["file"]["_id"]].data == photo
+    assert "iluminacao-publica" in room.get("tags", [])
+    found = await counters(env)
+    assert found["handoff", "Iluminação Pública"] == 1
+
+
+@pytest.mark.parametrize("path", [[], ["2"], ["4"], ["2", "1", "Maria"]])
+async def test_typing_atendente_from_any_node_hands_off(env: Env, path: list[str]) -> None:
+    for line in ["oi", *path]:
+        await say(env, line)
+    await say(env, "atendente")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    room = env.room()
+    department = env.rc.store.department(room["departmentId"])
+    assert department is not None and department["name"] == "Atendimento Geral"
+
+
+async def test_an_urgent_case_skips_the_menu_and_is_visibly_urgent(env: Env) -> None:
+    await say(env, "estou sendo ameaçada pelo meu ex companheiro")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    room = env.room()
+    department = env.rc.store.department(room["departmentId"])
+    assert department is not None and department["name"] == "Urgente"
+    assert room.get("topic", "").startswith("🚨 URGENTE")
+    assert "urgente" in room.get("tags", [])
+    assert not menus(env)  # no menu before the person
+
+
+async def test_after_the_agent_closes_the_survey_is_asked_and_stored(env: Env) -> None:
+    await say(env, "oi")
+    await say(env, "atendente")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = env.room()["_id"]
+    await env.rc.agent_says(rid, "Resolvido, obrigado!")
+    await env.rc.close_room(rid)
+    await settled(env)
+    survey = menus(env)[-1]
+    assert "avalia" in survey["body"]["text"]
+    score = next(r for r in rows(survey) if r["title"] == "Ótimo")
+    await env.graph.citizen_picks_row(CITIZEN, score["id"], score["title"], name="Maria")
+    await settled(env)
+    await say(env, "Fui muito bem atendida")
+    async with env.parts.store.transaction() as tx:
+        stored = await tx.surveys()
+    assert [(s[1], s[2], s[3]) for s in stored] == [
+        ("Atendimento Geral", 5, "Fui muito bem atendida")
+    ]
+    assert (await counters(env))["survey_score", "5"] == 1
+
+
+async def test_out_of_hours_the_citizen_is_told_and_nothing_is_lost(env: Env, clock: Clock) -> None:
+    clock.now = SUNDAY_10H
+    await say(env, "oi")
+    await say(env, "atendente")
+    told = texts(env)[-1]
+    assert "segunda a sexta" in told  # the hours, from the flow
+    assert not env.rc.rooms
+    await say(env, "Preciso da segunda via do carnê do IPTU, meu imóvel é o 123")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = env.room()["_id"]
+    await settled(env)
+    assert any("segunda via do carnê" in t for t in env.room_texts(rid))
+
+
+async def test_nobody_online_leaves_a_message_that_reaches_the_room_later(env: Env) -> None:
+    env.rc.agents_online = False
+    await say(env, "oi")
+    await say(env, "atendente")
+    assert not env.rc.rooms  # livechat/config said offline: no room, the bot explains
+    asked = len(env.rc.requests)
+    await env.graph.citizen_says(CITIZEN, "Quero saber do meu protocolo 2026-000123")
+    # The message is taken for the queue: the room is asked for and refused (no agent).
+    await until(lambda: ("GET", "/api/v1/livechat/room") in env.rc.requests[asked:])
+    assert not env.rc.open_room_ids()
+    env.rc.agents_online = True
+    await until(lambda: bool(env.rc.open_room_ids()), limit=20)
+    rid = env.room()["_id"]
+    await settled(env)
+    assert any("protocolo 2026-000123" in t for t in env.room_texts(rid))
+    found = await counters(env)
+    assert found["handoff_refused", "Atendimento Geral"] == 1

@@ -1,0 +1,27 @@
+"""The Omnichannel webhook: the shared secret, and Rocket.Chat's test call to the bridge."""
+
+from __future__ import annotations
+
+from .fake_rocketchat import FakeRocketChat
+from .helpers import setup, status_of
+
+
+def test_wrong_shared_secret_fails_the_webhook_test(server: str, fake: FakeRocketChat) -> None:
+    fake.bridge_token = "the bridge has another token"
+
+    code, lines = setup(server)
+
+    assert code == 1
+    test_line = status_of(lines, "webhook test")
+    assert test_line.startswith("FAILED: the bridge did not answer 200")
+    assert "ROCKETCHAT_WEBHOOK_TOKEN" in test_line
+    # Retried once because the webhook had just been changed (settings propagate lazily).
+    assert len(fake.requests("POST", "/api/v1/livechat/webhook.test")) == 2
+
+
+def test_empty_webhook_token_is_refused(server: str, fake: FakeRocketChat) -> None:
+    code, lines = setup(server, rocketchat_webhook_token="")
+
+    assert code == 1
+    assert status_of(lines, "webhook").startswith("FAILED: ROCKETCHAT_WEBHOOK_TOKEN is empty")
+    assert not fake.requests("POST", "/api/v1/omnichannel/integrations")
