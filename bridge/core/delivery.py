@@ -29,6 +29,7 @@ from bridge.core.ports import (
     Permanent,
     RocketChat,
     RoomIsClosed,
+    RoomLabels,
     WhatsApp,
 )
 
@@ -134,7 +135,8 @@ class Deliverer:
 
     async def _label(self, room: RoomId, token: VisitorToken, command: OpenRoom) -> None:
         try:
-            await self._rc.label_room(room, token, command.topic, command.tags, command.fields)
+            labels = RoomLabels(command.topic, command.tags, command.fields, command.priority)
+            await self._rc.label_room(room, token, labels)
         except Exception as exc:  # labels help agents sort; the room itself is already open
             log.warning("delivery.label_failed", room_id=room, error=str(exc))
 

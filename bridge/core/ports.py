@@ -57,6 +57,16 @@ class Download:
 
 
 @dataclass(frozen=True)
+class RoomLabels:
+    """What helps agents sort a new room: topic, tags, room fields and our priority."""
+
+    topic: str
+    tags: Sequence[str]
+    fields: dict[str, str]
+    priority: str | None = None
+
+
+@dataclass(frozen=True)
 class RoomMessage:
     """A message read back from a room's history (reconciliation)."""
 
@@ -110,10 +120,5 @@ class RocketChat(Protocol):
     async def download(self, url: str, token: VisitorToken, room_id: RoomId) -> Download: ...
 
     async def label_room(
-        self,
-        room_id: RoomId,
-        token: VisitorToken,
-        topic: str,
-        tags: Sequence[str],
-        fields: dict[str, str],
+        self, room_id: RoomId, token: VisitorToken, labels: RoomLabels
     ) -> None: ...

@@ -17,10 +17,14 @@ from bridge.core.ports import (
     Permanent,
     Retryable,
     RoomIsClosed,
+    RoomLabels,
     RoomMessage,
     VisitorIsGone,
 )
 from bridge.health import Reachability
+
+# Our flow priorities as EE's LivechatPriorityWeight (1 Highest ... 5 Lowest).
+PRIORITY_WEIGHTS = {"urgent": 1, "high": 2, "low": 4}
 
 log = structlog.get_logger("bridge.rocketchat.client")
 
@@ -71,6 +75,7 @@ class RocketChatClient:
         self._base = base
         self._user = {"X-User-Id": user_id, "X-Auth-Token": auth_token} if user_id else {}
         self.health = health
+        self._priorities: dict[int, str] | None = None  # sortItem -> priority id (EE)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         url = path if path.startswith("http") else f"{self._api}/{path}"
@@ -183,14 +188,7 @@ class RocketChatClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise Retryable(f"network: {type(exc).__name__}") from exc
 
-    async def label_room(
-        self,
-        room_id: RoomId,
-        token: VisitorToken,
-        topic: str,
-        tags: Sequence[str],
-        fields: dict[str, str],
-    ) -> None:
+    async def label_room(self, room_id: RoomId, token: VisitorToken, labels: RoomLabels) -> None:
         if not self._user:
             log.info("rocketchat.label_skipped", reason="no service account")
             return
@@ -198,13 +196,41 @@ class RocketChatClient:
         # read back by token since livechat/room answers only the room.
         _, body = await self._call("GET", f"livechat/visitor/{token}")
         visitor_id = str(((body or {}).get("visitor") or {}).get("_id", ""))
-        room = {"_id": room_id, "topic": topic, "tags": list(tags), "livechatData": fields}
+        room: dict[str, Any] = {
+            "_id": room_id,
+            "topic": labels.topic,
+            "tags": list(labels.tags),
+            "livechatData": labels.fields,
+        }
+        priority_id = await self._priority_id(labels.priority) if labels.priority else None
+        if priority_id:
+            room["priorityId"] = priority_id
         await self._call(
             "POST",
             "livechat/room.saveInfo",
             headers=self._user,
             json={"roomData": room, "guestData": {"_id": visitor_id}},
         )
+
+    async def _priority_id(self, priority: str) -> str | None:
+        """The Enterprise priority matching ours, or None on Community Edition (where the
+        route does not exist) and on any error: the topic already shows the urgency."""
+        weight = PRIORITY_WEIGHTS.get(priority)
+        if weight is None:
+            return None
+        if self._priorities is None:
+            try:
+                _, body = await self._call("GET", "livechat/priorities", headers=self._user)
+            except DeliveryError as exc:
+                log.info("rocketchat.no_priorities", reason=exc.reason)
+                self._priorities = {}
+                return None
+            self._priorities = {
+                int(p.get("sortItem", 0)): str(p["_id"])
+                for p in (body or {}).get("priorities") or []
+                if "_id" in p
+            }
+        return self._priorities.get(weight)
 
     async def probe(self) -> str:
         """The server's version from `/api/info` (no /v1; contract §3.7)."""

@@ -43,6 +43,17 @@ class AdminRoutes:
         app.router.add_post(f"{V1}/livechat/room.saveInfo", self.save_info)
         app.router.add_post(f"{V1}/livechat/room.closeByUser", self.close_by_user)
         app.router.add_get(f"{V1}/livechat/rooms", self.rooms)
+        app.router.add_get(f"{V1}/livechat/priorities", self.priorities)
+
+    async def priorities(self, request: web.Request) -> web.Response:
+        """EE only (§3.7): the five default priorities, `sortItem` 1 (Highest) to 5 (Lowest),
+        as seeded by ee/.../priorities.ts. On Community Edition the route does not exist;
+        the body of that 404 is not in the contract, so it is a bare aiohttp 404 here."""
+        if not self.fake.enterprise:
+            raise web.HTTPNotFound()
+        require_user(self.fake, request)
+        items = self.store.priorities
+        return ok({"priorities": items, "count": len(items), "offset": 0, "total": len(items)})
 
     async def info(self, request: web.Request) -> web.Response:
         """[8.x]: only major.minor unless the caller may view statistics (§3.7)."""
@@ -109,6 +120,10 @@ class AdminRoutes:
             room["topic"] = data["topic"]
         if isinstance(data.get("tags"), list):
             room["tags"] = [str(tag) for tag in data["tags"]]
+        if data.get("priorityId"):
+            if not any(p["_id"] == data["priorityId"] for p in self.store.priorities):
+                raise plain("error-invalid-priority")
+            room["priorityId"] = data["priorityId"]
         fields = self._scoped(data.get("livechatData"), "room")
         if fields:
             room["livechatData"] = {**room.get("livechatData", {}), **fields}

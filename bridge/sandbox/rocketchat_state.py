@@ -49,6 +49,11 @@ class RCStore:
         self._guests = 0
         self._last_ms = 0
         self.departments: list[dict[str, Any]] = [self._department(n) for n in departments]
+        # EE's seeded priorities (LivechatPriorityWeight: 1 Highest ... 5 Lowest).
+        self.priorities: list[dict[str, Any]] = [
+            {"_id": meteor_id(), "i18n": name, "sortItem": weight, "dirty": False}
+            for weight, name in enumerate(("Highest", "High", "Medium", "Low", "Lowest"), 1)
+        ]
 
     def now(self) -> str:
         ms = int(datetime.now(UTC).timestamp() * 1000)

@@ -167,6 +167,8 @@ async def test_an_urgent_case_skips_the_menu_and_is_visibly_urgent(env: Env) -> 
     department = env.rc.store.department(room["departmentId"])
     assert department is not None and department["name"] == "Urgente"
     assert room.get("topic", "").startswith("🚨 URGENTE")
+    highest = next(p["_id"] for p in env.rc.store.priorities if p["sortItem"] == 1)
+    assert room.get("priorityId") == highest  # five departments: an Enterprise server
     assert "urgente" in room.get("tags", [])
     assert not menus(env)  # no menu before the person
 
