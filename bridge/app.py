@@ -56,6 +56,7 @@ def build_app(settings: Settings, texts: Texts, bot: Bot | None = None) -> web.A
         lambda: parts().intake,
         settings.whatsapp_app_secret.get_secret_value(),
         settings.whatsapp_verify_token.get_secret_value(),
+        settings.whatsapp_phone_number_id,
     )
     rocketchat = RocketChatWebhook(
         lambda: parts().intake, settings.rocketchat_webhook_token.get_secret_value()

@@ -22,15 +22,17 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
     )
 
-    whatsapp_access_token: SecretStr
-    whatsapp_app_secret: SecretStr
-    whatsapp_verify_token: SecretStr
+    # Required secrets may not be empty either: `NAME=` is how bridge.example.env ships
+    # them, and an empty app secret or webhook token would let anyone forge a webhook.
+    whatsapp_access_token: SecretStr = Field(min_length=1)
+    whatsapp_app_secret: SecretStr = Field(min_length=1)
+    whatsapp_verify_token: SecretStr = Field(min_length=1)
     whatsapp_phone_number_id: str = Field(pattern=r"^\d+$")
     whatsapp_graph_url: HttpUrl = HttpUrl("https://graph.facebook.com")
     whatsapp_graph_version: str = Field(DEFAULT_GRAPH_VERSION, pattern=r"^v\d+\.\d+$")
 
     rocketchat_url: HttpUrl
-    rocketchat_webhook_token: SecretStr
+    rocketchat_webhook_token: SecretStr = Field(min_length=1)
     rocketchat_user_id: str = ""
     rocketchat_auth_token: SecretStr = SecretStr("")
     rocketchat_department: str = ""
@@ -82,6 +84,11 @@ def describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         name = "_".join(str(part) for part in error["loc"]).upper()
-        reason = "is required but not set" if error["type"] == "missing" else error["msg"]
+        if error["type"] == "missing":
+            reason = "is required but not set"
+        elif error["type"] in ("too_short", "string_too_short") and error.get("input") == "":
+            reason = "is required but empty"
+        else:
+            reason = error["msg"]
         lines.append(f"setting {name}: {reason}")
     return "\n".join(lines)

@@ -30,6 +30,7 @@ from bridge.core.model import (
 from bridge.core.ports import (
     NoAgentOnline,
     Permanent,
+    RateLimited,
     Retryable,
     RoomIsClosed,
     VisitorIsGone,
@@ -138,6 +139,8 @@ class Outbox:
             return
         try:
             done = await self._deliverer.deliver(row.id, row.command, conv, self._opened(conv))
+        except RateLimited as exc:
+            await self._wait_out(row, exc, bound)
         except Retryable as exc:
             await self._retry_later(row, exc.reason, exc.after, bound)
         except Permanent as exc:
@@ -184,6 +187,16 @@ class Outbox:
         bound.info("outbox.retry", attempts=attempts, delay=round(delay, 3), reason=reason)
         async with self._store.transaction() as tx:
             await tx.reschedule(row.id, attempts=attempts, at=tx.now + delay, error=reason)
+
+    async def _wait_out(
+        self, row: OutboxRow, exc: RateLimited, bound: structlog.typing.FilteringBoundLogger
+    ) -> None:
+        """The server scheduled a wait: honour it without spending the retry budget, and
+        spread the rows that waited together so they do not all return at the reset."""
+        delay = (exc.after or self._retry.base) + random.uniform(0, self._retry.base)
+        bound.info("outbox.rate_limited", delay=round(delay, 3), reason=exc.reason)
+        async with self._store.transaction() as tx:
+            await tx.reschedule(row.id, attempts=row.attempts, at=tx.now + delay, error=exc.reason)
 
     async def _give_up(
         self,

@@ -29,6 +29,11 @@ class Retryable(DeliveryError):
         self.after = after
 
 
+class RateLimited(Retryable):
+    """The server asked us to wait (HTTP 429, Graph 130429): not a failure of the message,
+    so it does not use up the retry budget."""
+
+
 class Permanent(DeliveryError):
     """Trying again cannot help (bad request, window closed, invalid recipient...)."""
 

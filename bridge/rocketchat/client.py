@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 import structlog
@@ -15,6 +16,7 @@ from bridge.core.ports import (
     Download,
     NoAgentOnline,
     Permanent,
+    RateLimited,
     Retryable,
     RoomIsClosed,
     RoomLabels,
@@ -22,6 +24,7 @@ from bridge.core.ports import (
     VisitorIsGone,
 )
 from bridge.health import Reachability
+from bridge.rocketchat import wire
 
 # Our flow priorities as EE's LivechatPriorityWeight (1 Highest ... 5 Lowest).
 PRIORITY_WEIGHTS = {"urgent": 1, "high": 2, "low": 4}
@@ -34,7 +37,7 @@ def translate(status: int, body: Any, headers: Any) -> DeliveryError:
     body = body if isinstance(body, dict) else {}
     error = str(body.get("errorType") or body.get("error") or body.get("reason") or "")
     if status == 429:
-        return Retryable("rate limited", _reset_in(headers.get("X-RateLimit-Reset")))
+        return RateLimited("rate limited", _reset_in(headers.get("X-RateLimit-Reset")))
     if status >= 500:
         return Retryable(f"HTTP {status}")
     if "no-agent-online" in error:
@@ -151,7 +154,9 @@ class RocketChatClient:
     async def upload(
         self, token: VisitorToken, room_id: RoomId, file: Download, description: str
     ) -> str:
-        form = aiohttp.FormData()
+        # Rocket.Chat's busboy reads `filename="..."` as UTF-8 (defParamCharset utf8) and
+        # keeps %XX literally: aiohttp's default percent-encoding would rename the file.
+        form = aiohttp.FormData(quote_fields=False)
         form.add_field(
             "file", file.data, filename=file.filename or _name(file.mime), content_type=file.mime
         )
@@ -247,7 +252,7 @@ def _room_message(m: dict[str, Any]) -> RoomMessage:
     file = m.get("file") or {}
     return RoomMessage(
         id=str(m.get("_id", "")),
-        text=str(m.get("msg") or ""),
+        text=wire.text_of(m),
         from_visitor=bool(m.get("token")),
         system_type=m.get("t"),
         agent_name=str(user.get("name") or user.get("username") or ""),
@@ -263,5 +268,6 @@ def _name(mime: str) -> str:
 
 
 def _filename(url: str) -> str | None:
+    # The link ends in the URL-encoded name (`/file-upload/<id>/boleto%20de%20mar%C3%A7o.pdf`).
     tail = url.split("?", maxsplit=1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return tail or None
+    return unquote(tail) or None

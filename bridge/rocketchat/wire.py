@@ -54,9 +54,21 @@ def agent_message(room: RoomId, message: dict[str, Any]) -> AgentMessage | None:
         message_id=str(message.get("_id", "")),
         edited_at=_text(message.get("editedAt")),
         agent_name=str(user.get("name") or message.get("username") or user.get("username") or ""),
-        text=str(message.get("msg") or ""),
+        text=text_of(message),
         file=_file(message),
     )
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """`msg`; for a file sent with a description and no text, the description, which
+    Rocket.Chat keeps in the attachment (§5), so the citizen gets the agent's words too."""
+    text = str(message.get("msg") or "")
+    if text or not message.get("file"):
+        return text
+    for attachment in message.get("attachments") or []:
+        if isinstance(attachment, dict) and attachment.get("description"):
+            return str(attachment["description"])
+    return ""
 
 
 def _file(message: dict[str, Any]) -> AgentFile | None:

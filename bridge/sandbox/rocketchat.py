@@ -8,6 +8,7 @@ authenticated routes); tests play the agents through :class:`AgentConsole` metho
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -82,6 +83,10 @@ class FakeRocketChat(AgentConsole):
         self.files = FileTokens(secrets.token_bytes(32))
         self.integration_settings: dict[str, Any] = {}
         self.down = False
+        # Cleared by hold(): REST calls then wait unanswered (a server that hangs).
+        self.answering = asyncio.Event()
+        self.answering.set()
+        self.held_requests = 0  # calls waiting for release() right now
 
     def _init_records(self) -> None:
         self.requests: list[tuple[str, str]] = []
@@ -107,6 +112,7 @@ class FakeRocketChat(AgentConsole):
         return self.base_url
 
     async def close(self) -> None:
+        self.release()  # held calls finish, so that the server can stop
         await self._tasks.close()
         if self._sender.session is not None:
             await self._sender.session.close()
@@ -136,6 +142,16 @@ class FakeRocketChat(AgentConsole):
     def set_down(self, down: bool) -> None:
         """When down, every REST call answers 503 ``{"success":false,"error":...}``."""
         self.down = down
+
+    def hold(self) -> None:
+        """Stop answering: REST calls are accepted and then wait until ``release()``.
+
+        A call the client gave up on (or whose client died) still completes afterwards,
+        as a real server finishes a request whose caller has gone."""
+        self.answering.clear()
+
+    def release(self) -> None:
+        self.answering.set()
 
     def fail_next(
         self, path_suffix: str, *, status: int, body: dict[str, Any] | None = None, count: int = 1

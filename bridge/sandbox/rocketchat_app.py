@@ -1,7 +1,8 @@
 """The aiohttp application of the Rocket.Chat fake: middleware and route table.
 
-The middleware applies, in order: request log, ``set_down`` (503), scripted failures,
-the rate limiter (§1.4) and the error envelope of :class:`RCError` (§1.3).
+The middleware applies, in order: request log, ``hold`` (no answer until released),
+``set_down`` (503), scripted failures, the rate limiter (§1.4) and the error envelope of
+:class:`RCError` (§1.3).
 """
 
 from __future__ import annotations
@@ -70,7 +71,23 @@ def _bypasses(fake: FakeRocketChat, request: web.Request) -> bool:
     )
 
 
+async def _held(fake: FakeRocketChat, request: web.Request) -> None:
+    """Wait while the fake is on hold, with the request already received: if its client
+    goes away meanwhile, it still completes on release, as on a real server. (Multipart
+    bodies are streamed to the handler, so those are not read ahead.)"""
+    if fake.answering.is_set():
+        return
+    if not request.content_type.startswith("multipart/"):
+        await request.read()  # cached on the request for the handler
+    fake.held_requests += 1
+    try:
+        await fake.answering.wait()
+    finally:
+        fake.held_requests -= 1
+
+
 async def _answer(fake: FakeRocketChat, request: web.Request, handler: Any) -> web.StreamResponse:
+    await _held(fake, request)
     if fake.down:
         return rc_json(internal_error().body, 503)
     scripted = _scripted(fake, request.path)

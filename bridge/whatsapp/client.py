@@ -8,7 +8,7 @@ import aiohttp
 import structlog
 
 from bridge.core.model import WaMessageId
-from bridge.core.ports import DeliveryError, Download, Permanent, Retryable
+from bridge.core.ports import DeliveryError, Download, Permanent, RateLimited, Retryable
 from bridge.health import Reachability
 from bridge.whatsapp.interactive import render
 
@@ -17,6 +17,8 @@ log = structlog.get_logger("bridge.whatsapp.client")
 # whatsapp-cloud-api.md §7.2: throttling, transient and "try later" codes. Everything else
 # (100 bad parameter, 131047 window closed, 131026 undeliverable, 190 token...) is permanent.
 RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057})
+# Of those, the ones that mean "slow down" (app, account, throughput and pair limits).
+THROTTLING_CODES = frozenset({4, 80007, 130429, 131056})
 
 
 def translate(status: int, body: Any, retry_after: str | None) -> DeliveryError:
@@ -24,12 +26,16 @@ def translate(status: int, body: Any, retry_after: str | None) -> DeliveryError:
     error = body.get("error") if isinstance(body, dict) else None
     after = _seconds(retry_after)
     if not isinstance(error, dict):
-        if status >= 500 or status == 429:
+        if status == 429:
+            return RateLimited(f"HTTP {status}", after)
+        if status >= 500:
             return Retryable(f"HTTP {status}", after)
         return Permanent(f"HTTP {status}")
     code = int(error.get("code") or 0)
     details = (error.get("error_data") or {}).get("details") or error.get("message") or ""
     reason = f"({code}) {details}"[:300]
+    if code in THROTTLING_CODES:
+        return RateLimited(reason, after)
     if code in RETRYABLE_CODES or (status >= 500 and code not in (3,)):
         return Retryable(reason, after)
     return Permanent(reason, code)

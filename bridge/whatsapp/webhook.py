@@ -30,10 +30,17 @@ def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
 
 
 class WhatsAppWebhook:
-    def __init__(self, intake: Callable[[], Intake], app_secret: str, verify_token: str) -> None:
+    def __init__(
+        self,
+        intake: Callable[[], Intake],
+        app_secret: str,
+        verify_token: str,
+        phone_number_id: str,
+    ) -> None:
         self._get_intake = intake
         self._secret = app_secret.encode()
         self._verify_token = verify_token
+        self._number = phone_number_id
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -77,7 +84,7 @@ class WhatsAppWebhook:
     async def _handle(self, items: list[wire.Item], body: bytes) -> int:
         accepted = 0
         recorded = False
-        for item in items:
+        for item in map(self._ours, items):
             if isinstance(item, CitizenMessage):
                 accepted += await self._get_intake().citizen(item)
             elif isinstance(item, OutboundFailed):
@@ -88,3 +95,11 @@ class WhatsAppWebhook:
             else:
                 log.debug("webhook.skipped", source="whatsapp", reason=item.reason)
         return accepted
+
+    def _ours(self, item: wire.Item) -> wire.Item:
+        """A message to another number of the same WhatsApp account is kept for audit, not
+        relayed: its replies would leave from our number (one number per bridge for now)."""
+        if isinstance(item, CitizenMessage) and item.key.phone_number_id != self._number:
+            log.warning("webhook.other_number", phone_number_id=item.key.phone_number_id)
+            return wire.Skipped(f"other number {item.key.phone_number_id}", record=True)
+        return item

@@ -28,11 +28,16 @@ def make_settings(url: str, **overrides: Any) -> Settings:
 
 
 def setup(
-    url: str, *, admin: bool = True, dry_run: bool = False, **overrides: Any
+    url: str,
+    *,
+    admin: bool = True,
+    dry_run: bool = False,
+    settings: Settings | None = None,
+    **overrides: Any,
 ) -> tuple[int, list[str]]:
     out = io.StringIO()
     code = run_setup(
-        make_settings(url, **overrides),
+        settings or make_settings(url, **overrides),
         admin_user="admin" if admin else None,
         admin_password=ADMIN_PASSWORD if admin else None,
         bridge_url=url + "/bridge",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from .fake_rocketchat import FakeRocketChat
-from .helpers import setup, status_of
+from .helpers import make_settings, setup, status_of
 
 
 def test_wrong_shared_secret_fails_the_webhook_test(server: str, fake: FakeRocketChat) -> None:
@@ -20,7 +22,10 @@ def test_wrong_shared_secret_fails_the_webhook_test(server: str, fake: FakeRocke
 
 
 def test_empty_webhook_token_is_refused(server: str, fake: FakeRocketChat) -> None:
-    code, lines = setup(server, rocketchat_webhook_token="")
+    # Loading settings already refuses an empty token (exit 2); this guards the step itself.
+    blank = SecretStr("")
+    settings = make_settings(server).model_copy(update={"rocketchat_webhook_token": blank})
+    code, lines = setup(server, settings=settings)
 
     assert code == 1
     assert status_of(lines, "webhook").startswith("FAILED: ROCKETCHAT_WEBHOOK_TOKEN is empty")
