@@ -20,6 +20,7 @@ from bridge.core.model import (
     SendFile,
     SendText,
     State,
+    WaMessageId,
 )
 
 WINDOW_CLOSED = 131047  # Graph: more than 24 h since the citizen's last message
@@ -102,10 +103,31 @@ def on_citizen(
     conv = replace(conv, bot_state=turn.bot_state)
     if turn.handoff is None:
         return Decision(conv, turn.commands, turn.counters, turn.surveys)
-    handed = _hand_off(conv, msg, turn.handoff, policy, relay=False)
+    return _bot_hand_off(conv, msg, turn, turn.handoff, policy)
+
+
+def _bot_hand_off(
+    conv: Conversation, msg: CitizenMessage, turn: BotTurn, open_room: OpenRoom, policy: Policy
+) -> Decision:
+    handed = _hand_off(conv, msg, replace(open_room, attachments=()), policy, relay=False)
+    # Each collected file is its own row behind the room request: an upload has no id to
+    # deduplicate a retry by, so a failure on one file must not re-send the others.
+    files = tuple(
+        RelayToRoom(
+            replace(
+                msg,
+                wamid=WaMessageId(f"bot-file.{media.media_id}"),
+                text=media.filename or "",
+                choice_id=None,
+                media=media,
+                location=None,
+            )
+        )
+        for media in open_room.attachments
+    )
     return replace(
         handed,
-        commands=turn.commands + handed.commands,
+        commands=turn.commands + handed.commands + files,
         counters=turn.counters + handed.counters,
         surveys=turn.surveys,
     )
@@ -141,8 +163,19 @@ def _hand_off(
 
 def on_bounce(conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot | None) -> Decision:
     """A relay found no open room (closed by an agent whose webhook we missed, the visitor
-    removed, or the room request given up): the message starts a new contact."""
+    removed, or the room request given up): the message starts a new contact. If a new
+    room is already being asked for, the message waits behind that request instead."""
+    if conv.state is State.WAITING and conv.room_id is None:
+        return Decision(conv, (RelayToRoom(msg),))
     return on_citizen(replace(conv, state=State.BOT, room_id=None), msg, policy, bot)
+
+
+def on_room_request_dead(conv: Conversation) -> Decision:
+    """Rocket.Chat never took the room request: the bot (or the next message) starts over,
+    and messages queued behind the request bounce back to it instead of waiting forever."""
+    if conv.state is not State.WAITING:
+        return Decision(conv)
+    return Decision(replace(conv, state=State.BOT, room_id=None), (), (("handoff_failed", ""),))
 
 
 def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | None) -> Decision:
@@ -205,11 +238,26 @@ def gives_back(command: OpenRoom, bot: Bot | None) -> bool:
     return bot is not None and command.offline in ("tell_hours", "leave_message")
 
 
-def on_no_agent_bot(conv: Conversation, command: OpenRoom, bot: Bot) -> Decision:
+def on_no_agent_bot(conv: Conversation, command: OpenRoom, bot: Bot, policy: Policy) -> Decision:
     """Nobody online and the flow does not queue: the bot takes the conversation back and
     tells the citizen (the hours, or asks for a message to pass on later)."""
     back = replace(conv, state=State.BOT, room_id=None)
     turn = bot.no_agent(back)
     back = replace(back, bot_state=turn.bot_state)
-    counters = (("handoff_refused", command.department), *turn.counters)
-    return Decision(back, turn.commands, counters, turn.surveys)
+    refused = (("handoff_refused", command.department),)
+    if turn.handoff is not None:
+        # The flow sends refused cases elsewhere (offline_goto into another handoff). The
+        # citizen was just told; that room is opened and waits in the queue, so a refusal
+        # there cannot bounce back here in a loop.
+        queued = replace(turn.handoff, offline="queue", told_no_agent=True)
+        trigger = _trigger(conv)
+        handed = _bot_hand_off(back, trigger, turn, queued, policy)
+        return replace(handed, counters=refused + handed.counters)
+    return Decision(back, turn.commands, refused + turn.counters, turn.surveys)
+
+
+def _trigger(conv: Conversation) -> CitizenMessage:
+    """A stand-in for the message that caused a handoff the outbox (not a message) made."""
+    return CitizenMessage(
+        conv.key, WaMessageId(f"handoff.{conv.id}"), conv.last_citizen_at or 0.0, "", ""
+    )

@@ -109,9 +109,9 @@ class Deliverer:
         else:
             token, room = conv.visitor_token, conv.room_id
         await self._rc.send_message(token, room, command.transcript, message_id_for(f"o{row_id}"))
-        for media in command.attachments:
+        for media in command.attachments:  # rows stored before files became own rows
             await self._attach(token, room, media)
-        if command.tags or command.topic:
+        if command.tags or command.topic or command.priority or command.fields:
             await self._label(room, token, command)
 
     async def _check_online(self, command: OpenRoom) -> None:

@@ -193,7 +193,11 @@ class Outbox:
     ) -> None:
         """The server scheduled a wait: honour it without spending the retry budget, and
         spread the rows that waited together so they do not all return at the reset."""
-        delay = (exc.after or self._retry.base) + random.uniform(0, self._retry.base)
+        # Graph's throttling codes come without Retry-After (contract §7.2: "backoff"):
+        # wait longer the longer the row has waited, so an hourly quota is not hammered.
+        age = max(0.0, time.time() - row.created_at)
+        wait = exc.after if exc.after is not None else min(self._retry.cap, age)
+        delay = max(wait, self._retry.base) + random.uniform(0, self._retry.base)
         bound.info("outbox.rate_limited", delay=round(delay, 3), reason=exc.reason)
         async with self._store.transaction() as tx:
             await tx.reschedule(row.id, attempts=row.attempts, at=tx.now + delay, error=exc.reason)
@@ -225,6 +229,10 @@ class Outbox:
         async with self._store.transaction() as tx:
             await tx.bury(row.id, attempts, reason)
             await tx.count("dead_letter", row.destination.value)
+            if isinstance(row.command, OpenRoom):
+                conv = await tx.conversation_by_id(row.conversation_id)
+                if conv is not None:
+                    await Intake.apply(tx, decide.on_room_request_dead(conv))
 
     async def _no_agent(self, row: OutboxRow, bound: structlog.typing.FilteringBoundLogger) -> None:
         assert isinstance(row.command, OpenRoom)
@@ -265,7 +273,9 @@ class Outbox:
             await tx.finish(row.id)
             conv = await tx.conversation_by_id(row.conversation_id)
             if conv is not None and conv.state is State.WAITING:
-                await Intake.apply(tx, decide.on_no_agent_bot(conv, command, bot))
+                await Intake.apply(
+                    tx, decide.on_no_agent_bot(conv, command, bot, self._intake.policy)
+                )
 
     async def _bounce(
         self, row: OutboxRow, exc: Exception, bound: structlog.typing.FilteringBoundLogger

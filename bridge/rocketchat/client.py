@@ -226,9 +226,12 @@ class RocketChatClient:
         if self._priorities is None:
             try:
                 _, body = await self._call("GET", "livechat/priorities", headers=self._user)
-            except DeliveryError as exc:
+            except Permanent as exc:  # Community Edition: the route does not exist
                 log.info("rocketchat.no_priorities", reason=exc.reason)
                 self._priorities = {}
+                return None
+            except DeliveryError as exc:  # try again with the next room
+                log.info("rocketchat.priorities_unavailable", reason=exc.reason)
                 return None
             self._priorities = {
                 int(p.get("sortItem", 0)): str(p["_id"])

@@ -14,6 +14,7 @@ from bridge.core.model import (
     CitizenMessage,
     Conversation,
     ConversationKey,
+    Media,
     OpenRoom,
     OutboundFailed,
     PostNotice,
@@ -124,11 +125,46 @@ def test_failed_delivery_without_a_room_is_only_counted(policy: Policy) -> None:
     assert d.commands == () and d.counters == (("not_delivered", "131047"),)
 
 
-@pytest.mark.parametrize("conv", [WITH_AGENT, WAITING])
-def test_bounce_starts_a_new_contact(policy: Policy, conv: Conversation) -> None:
-    d = decide.on_bounce(conv, said(), policy, None)
+def test_bounce_starts_a_new_contact(policy: Policy) -> None:
+    d = decide.on_bounce(WITH_AGENT, said(), policy, None)
     assert d.conversation.state is State.WAITING and d.conversation.room_id is None
     assert [type(c) for c in d.commands] == [OpenRoom, RelayToRoom]
+
+
+def test_bounce_while_a_room_is_being_asked_for_waits_behind_the_request(
+    policy: Policy,
+) -> None:
+    d = decide.on_bounce(WAITING, said("segunda"), policy, None)
+    assert d.conversation == WAITING
+    assert d.commands == (RelayToRoom(said("segunda")),) and d.counters == ()
+
+
+def test_a_dead_room_request_gives_the_conversation_back(policy: Policy) -> None:
+    d = decide.on_room_request_dead(WAITING)
+    assert d.conversation.state is State.BOT and d.commands == ()
+    assert decide.on_room_request_dead(WITH_AGENT).conversation == WITH_AGENT
+
+
+def test_collected_files_follow_the_room_request_as_their_own_rows(policy: Policy) -> None:
+    photo = Media("image", "m-1", "image/jpeg", "poste.jpg")
+    handoff = OpenRoom("Iluminação Pública", "Resumo", attachments=(photo,))
+    bot = ScriptedBot(BotTurn(None, (), handoff))
+    d = decide.on_citizen(NEW, said("pular"), policy, bot)
+    opened, relay = d.commands
+    assert isinstance(opened, OpenRoom) and opened.attachments == ()
+    assert isinstance(relay, RelayToRoom) and relay.message.media == photo
+    assert relay.message.wamid == "bot-file.m-1"
+
+
+def test_a_refused_handoff_the_flow_sends_elsewhere_is_queued_there(policy: Policy) -> None:
+    urgent = OpenRoom("Urgente", "Resumo", priority="urgent", offline="tell_hours")
+    bot = ScriptedBot(BotTurn("{}", (SendText("Ninguém agora"),), urgent))
+    d = decide.on_no_agent_bot(WAITING, OpenRoom("Atendimento", "t"), bot, policy)
+    assert d.conversation.state is State.WAITING and d.conversation.department == "Urgente"
+    told, queued = d.commands
+    assert told == SendText("Ninguém agora")
+    assert isinstance(queued, OpenRoom) and queued.offline == "queue" and queued.told_no_agent
+    assert d.counters[0] == ("handoff_refused", "Atendimento")
 
 
 def test_no_agent_is_told_once(policy: Policy) -> None:

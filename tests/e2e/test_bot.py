@@ -226,3 +226,27 @@ async def test_nobody_online_leaves_a_message_that_reaches_the_room_later(env: E
     assert any("protocolo 2026-000123" in t for t in env.room_texts(rid))
     found = await counters(env)
     assert found["handoff_refused", "Atendimento Geral"] == 1
+
+
+async def test_messages_sent_while_nobody_is_online_all_reach_the_room(env: Env) -> None:
+    env.rc.agents_online = False
+    await say(env, "oi")
+    menus_before = len(menus(env))
+    # Rocket.Chat is slow to answer whether anyone is online, so the next messages queue
+    # behind the room request and bounce back to the bot when it is refused.
+    env.rc.hold()
+    lines = ["meu protocolo 123", "rua das flores 10", "fico no aguardo"]
+    for line in ["atendente", *lines]:
+        assert (await env.graph.citizen_says(CITIZEN, line, name="Maria"))[0] == 200
+    await until(lambda: env.rc.held_requests > 0)
+    asked = len(env.rc.requests)
+    env.rc.release()
+    await until(lambda: ("GET", "/api/v1/livechat/room") in env.rc.requests[asked:])
+    env.rc.agents_online = True
+    await until(lambda: bool(env.rc.open_room_ids()), limit=20)
+    rid = env.room()["_id"]
+    await until(lambda: all(any(x in t for t in env.room_texts(rid)) for x in lines), limit=20)
+    await settled(env)
+    assert len(menus(env)) == menus_before  # nobody was sent back to the start menu
+    joined = "\n".join(env.room_texts(rid))
+    assert [joined.index(x) for x in lines] == sorted(joined.index(x) for x in lines)
