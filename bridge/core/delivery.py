@@ -62,8 +62,10 @@ class Deliverer:
         return VisitorToken("wa-" + digest.hexdigest()[:40])
 
     async def deliver(
-        self, row_id: int, command: Command, conv: Conversation, opened: RoomOpened
+        self, ref: str, command: Command, conv: Conversation, opened: RoomOpened
     ) -> Delivered:
+        """Carry out one command. `ref` names its outbox row uniquely and for good (id and
+        creation time): a retry reuses it, another database never does."""
         match command:
             case SendText():
                 wamid = await self._wa.send_text(conv.key.wa_id, command.text)
@@ -74,13 +76,15 @@ class Deliverer:
             case SendFile():
                 return await self._send_file(command, conv)
             case OpenRoom():
-                await self._open_room(row_id, command, conv, opened)
+                await self._open_room(ref, command, conv, opened)
                 return Delivered()
             case RelayToRoom():
                 return await self._relay(command, conv)
             case PostNotice():
                 token, room = _room_of(conv)
-                await self._rc.send_message(token, room, command.text, message_id_for(f"n{row_id}"))
+                await self._rc.send_message(
+                    token, room, command.text, message_id_for(f"n:{room}:{ref}")
+                )
                 return Delivered()
         raise AssertionError(f"unknown command {command!r}")  # pragma: no cover
 
@@ -91,7 +95,7 @@ class Deliverer:
         return _out_link(wamid, command.origin)
 
     async def _open_room(
-        self, row_id: int, command: OpenRoom, conv: Conversation, opened: RoomOpened
+        self, ref: str, command: OpenRoom, conv: Conversation, opened: RoomOpened
     ) -> None:
         if conv.room_id is None or conv.visitor_token is None:
             await self._check_online(command)
@@ -108,7 +112,10 @@ class Deliverer:
             await opened(token, room)
         else:
             token, room = conv.visitor_token, conv.room_id
-        await self._rc.send_message(token, room, command.transcript, message_id_for(f"o{row_id}"))
+        # The room's id makes this unique across databases: a restored backup or a second
+        # bridge restarts row ids, and a duplicate `_id` would be taken for "delivered".
+        transcript_id = message_id_for(f"o:{room}:{ref}")
+        await self._rc.send_message(token, room, command.transcript, transcript_id)
         for media in command.attachments:  # rows stored before files became own rows
             await self._attach(token, room, media)
         if command.tags or command.topic or command.priority or command.fields:

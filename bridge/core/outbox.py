@@ -138,7 +138,8 @@ class Outbox:
         if conv is None:
             return
         try:
-            done = await self._deliverer.deliver(row.id, row.command, conv, self._opened(conv))
+            ref = f"{row.id}@{row.created_at!r}"
+            done = await self._deliverer.deliver(ref, row.command, conv, self._opened(conv))
         except RateLimited as exc:
             await self._wait_out(row, exc, bound)
         except Retryable as exc:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 
-from tests.support.e2e import CITIZEN, Env, until
+from bridge.app import build_app
+from bridge.core.decide import Texts
+from bridge.sandbox.graph_wire import meta_dumps, sign
+from tests.support.e2e import APP_SECRET, CITIZEN, Env, make_settings, until
 
 
 async def test_citizen_reaches_agent_and_agent_reaches_citizen(env: Env) -> None:
@@ -171,3 +177,36 @@ async def _settled(env: Env) -> None:
     await env.rc.wait_webhooks_idle()
     await env.graph.wait_idle()
     await until(env.parts.outbox.idle)
+
+
+async def test_a_second_database_never_reuses_a_transcript_id(
+    env: Env, tmp_path: Path, texts: Texts
+) -> None:
+    """Row ids restart in a restored backup or a second bridge: the room's first message
+    must still arrive, not be refused as a duplicate `_id` and taken for delivered."""
+    await env.graph.citizen_says(CITIZEN, "primeira")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    first = env.room()["_id"]
+    await until(lambda: len(env.room_texts(first)) == 2)
+
+    settings = make_settings(tmp_path / "other.db", env.graph.base_url, env.rc.base_url)
+    runner = web.AppRunner(build_app(settings, texts))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        other = "5511900000002"
+        body = meta_dumps(env.graph.make_text_payload(other, "segunda"))
+        async with aiohttp.ClientSession() as http:
+            headers = {"X-Hub-Signature-256": sign(APP_SECRET, body)}
+            url = f"http://{host}:{port}/webhooks/whatsapp"
+            async with http.post(url, data=body, headers=headers) as answer:
+                assert answer.status == 200
+        await until(lambda: len(env.rc.open_room_ids()) == 2)
+        second = [rid for rid in env.rc.open_room_ids() if rid != first]
+        await until(lambda: len(env.room_texts(second[0])) == 2)
+        transcript, relayed = env.room_texts(second[0])
+        assert "+5511900000002" in transcript and relayed == "segunda"
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,126 @@
+"""Scenarios 1, 2, 3 and 5: ingest, relay both ways, and the bare-aiohttp baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bench import checks, phase, series
+from bench.harness import Harness
+from bench.payloads import expected_lanes, parse_tagged, plan, whatsapp_job
+from bench.phase import Stream
+from bench.procs import Child
+
+WARM_RATE = 250.0
+
+
+async def warm_up(
+    h: Harness, bridge_url: str, lanes: Sequence[str], failures: list[str]
+) -> dict[str, str]:
+    """One message per conversation, so each gets a room with an agent; wa_id -> room id."""
+    planned = plan("warm", WARM_RATE, len(lanes) / WARM_RATE, lanes)
+    since = h.mark("rc")
+    load = await h.load(
+        whatsapp_job(f"{bridge_url}/webhooks/whatsapp", "warm", planned, h.profile.connections),
+        "warm",
+    )
+    arrivals = await h.wait_for("rc", since, lambda r: _tag(r) == "warm", len(planned))
+    rooms = await h.refresh_rooms()
+    verdict = checks.check(expected_lanes(planned), h.tagged(arrivals))
+    missing = [lane for lane in lanes if lane not in rooms]
+    firsts = h.first_messages(since, {rooms[lane] for lane in lanes if lane in rooms})
+    bad = sum(1 for n in firsts.values() if n != 1)
+    if len(load.ok) != len(planned) or not verdict.ok or missing or bad:
+        failures.append(
+            f"warm-up: {len(load.ok)}/{len(planned)} acknowledged, {verdict.describe()}, "
+            f"{len(missing)} conversations without an open room, {bad} rooms without "
+            "exactly one transcript"
+        )
+    print(
+        f"  warm-up: {len(lanes) - len(missing)} conversations with an agent; {verdict.describe()}",
+        flush=True,
+    )
+    return {lane: rooms[lane] for lane in lanes if lane in rooms}
+
+
+def _tag(record: list[Any]) -> str | None:
+    parsed = parse_tagged(str(record[3]))
+    return parsed[0] if parsed else None
+
+
+async def relay(
+    h: Harness,
+    stream: Stream,
+    prefix: str,
+    room_of: Mapping[str, str],
+    failures: list[str],
+) -> dict[str, Any]:
+    """The fixed-rate latency phase, then the rising series, through one stream."""
+    lanes = list(room_of)
+    rate = h.profile.fixed_rate
+    fixed = await phase.run(
+        h,
+        stream,
+        f"{prefix}fix",
+        rate=rate,
+        seconds=h.profile.fixed_seconds,
+        lanes=lanes,
+        room_of=room_of,
+    )
+    series.note_failures(f"{stream.name} at {rate:g}/s (fixed)", fixed, failures)
+    print(f"  {stream.name:<24} {series.line(fixed)}  (fixed rate)", flush=True)
+    steps = await series.rising(h, stream, prefix, lanes=lanes, room_of=room_of, failures=failures)
+    every = [fixed, *steps]  # the fixed-rate phase is one more step of the series
+    out: dict[str, Any] = {"fixed": fixed, "steps": steps, "ingest": series.acked(every)}
+    if stream.sink:
+        out["relay"] = series.delivered(every)
+    return out
+
+
+async def bridge_scenarios(
+    h: Harness, bridge: Child, url: str, room_of: Mapping[str, str], failures: list[str]
+) -> dict[str, Any]:
+    inbound = Stream("bridge citizen>agent", f"{url}/webhooks/whatsapp", "whatsapp", "rc", bridge)
+    outbound = Stream(
+        "bridge agent>citizen", f"{url}/webhooks/rocketchat", "rocketchat", "graph", bridge
+    )
+    return {
+        "citizen_to_agent": await relay(h, inbound, "c", room_of, failures),
+        "agent_to_citizen": await relay(h, outbound, "a", room_of, failures),
+    }
+
+
+async def baseline_scenarios(
+    h: Harness, baseline: Child, room_of: Mapping[str, str], failures: list[str]
+) -> dict[str, Any]:
+    url = str(baseline.info["url"])
+    ack = Stream("bare aiohttp ack", f"{url}/ack", "whatsapp", None, baseline)
+    forward = Stream("bare aiohttp forward", f"{url}/forward", "whatsapp", "rc", baseline)
+    lanes = list(room_of)
+    ack_steps = await series.rising(
+        h,
+        ack,
+        "k",
+        lanes=lanes,
+        room_of=room_of,
+        failures=failures,
+        extra=h.profile.baseline_extra_steps,
+    )
+    return {
+        "ack": {"steps": ack_steps, "ingest": series.acked(ack_steps)},
+        "forward": await relay(h, forward, "f", room_of, failures),
+    }
+
+
+def ratios(bridge: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """bridge / baseline for ingest (max acknowledged rate) and relay (sustained)."""
+    inbound = bridge["citizen_to_agent"]
+    b_ingest, c_ingest = inbound["ingest"]["max_ack_rate"], base["ack"]["ingest"]["max_ack_rate"]
+    b_relay = inbound["relay"]["sustained_rate"]
+    c_relay = base["forward"]["relay"]["sustained_rate"]
+    return {
+        "ingest": round(b_ingest / c_ingest, 3) if c_ingest else None,
+        "ingest_baseline_saturated": base["ack"]["ingest"]["saturated"],
+        "relay": round(b_relay / c_relay, 3) if c_relay else None,
+        "relay_baseline_saturated": base["forward"]["relay"]["saturated"],
+    }

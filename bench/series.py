@@ -1,0 +1,118 @@
+"""Rising-rate series and what they sum up to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bench import phase
+from bench.harness import Harness
+from bench.phase import Stream
+
+GROWTH = 1.4
+MAX_STEP_MESSAGES = 30_000  # past this a step is shortened (the job stays a sane size)
+
+
+def rates_beyond(rates: Sequence[float], extra: int) -> list[float]:
+    """The profile's rates, then `extra` more, each GROWTH times the last."""
+    more = [rates[-1] * GROWTH**k for k in range(1, extra + 1)]
+    return [*rates, *(round(r, -1) for r in more)]
+
+
+async def rising(
+    h: Harness,
+    stream: Stream,
+    prefix: str,
+    *,
+    lanes: Sequence[str],
+    room_of: Mapping[str, str],
+    failures: list[str],
+    extra: int | None = None,
+) -> list[dict[str, Any]]:
+    """Steps at rising offered rates until the acknowledgements no longer keep up; `extra`
+    (default: the profile's) more steps past the profile's rates while they do."""
+    steps: list[dict[str, Any]] = []
+    more = h.profile.extra_steps if extra is None else extra
+    for n, rate in enumerate(rates_beyond(h.profile.rates, more)):
+        tag = f"{prefix}{n}"
+        seconds = min(h.profile.step_seconds, MAX_STEP_MESSAGES / rate)
+        step = await phase.run(
+            h, stream, tag, rate=rate, seconds=seconds, lanes=lanes, room_of=room_of
+        )
+        step["tag"] = tag
+        steps.append(step)
+        note_failures(f"{stream.name} at {rate:g}/s", step, failures)
+        print(f"  {stream.name:<24} {line(step)}", flush=True)
+        if not step["keeps_up"]:
+            break
+    return steps
+
+
+def note_failures(what: str, step: Mapping[str, Any], failures: list[str]) -> None:
+    bad = step["messages"] - step["statuses"].get("200", 0)
+    if bad:
+        failures.append(f"{what}: {bad} requests not acknowledged 200 ({step['statuses']})")
+    check = step.get("delivery", {}).get("check")
+    if check is not None and not check["ok"]:
+        failures.append(f"{what}: {_describe(check)}")
+
+
+def _describe(check: Mapping[str, Any]) -> str:
+    parts = [
+        f"{k} {check[k]}"
+        for k in ("lost", "duplicated", "reordered", "misrouted", "unexpected")
+        if check[k]
+    ]
+    return f"FAILED {', '.join(parts)} of {check['expected']}: {'; '.join(check['examples'][:3])}"
+
+
+def line(step: Mapping[str, Any]) -> str:
+    text = (
+        f"offered {step['offered_rate']:>7g}/s  acked {step['ack_rate']:>8.1f}/s"
+        f"  ack p50/p99 {_ms(step['ack_latency'])}"
+    )
+    if "delivery" in step:
+        d = step["delivery"]
+        text += f"  delivered {d['rate']:>8.1f}/s  p50/p99 {_ms(d['latency'])}  {_ok(d['check'])}"
+    cpu = step["cpu"]
+    text += (
+        f"  cpu srv {cpu['server_util']:.2f} fakes {cpu['fakes_util']:.2f}"
+        f" gen {cpu['loadgen_util']:.2f}"
+    )
+    return text
+
+
+def _ms(latency: Mapping[str, Any]) -> str:
+    p50, p99 = latency.get("p50_ms"), latency.get("p99_ms")
+    return f"{p50 or 0:>6.1f}/{p99 or 0:>7.1f} ms"
+
+
+def _ok(check: Mapping[str, Any]) -> str:
+    return "ok" if check["ok"] else "CHECK FAILED"
+
+
+def acked(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Sustained and max acknowledged rate of a series, with the latency at the former."""
+    kept = [s for s in steps if s["keeps_up"]]
+    best = max(kept, key=lambda s: s["ack_rate"], default=None)
+    full = [s["ack_rate"] for s in steps if s["all_acknowledged"]]
+    return {
+        "sustained_rate": best["ack_rate"] if best else 0.0,
+        "sustained_offered": best["offered_rate"] if best else 0.0,
+        "max_ack_rate": max(full, default=0.0),
+        "ack_latency_at_sustained": best["ack_latency"] if best else {},
+        "saturated": any(not s["keeps_up"] for s in steps),
+    }
+
+
+def delivered(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Sustained delivery rate (every message once, in order, keeping up) of a series."""
+    kept = [s for s in steps if s["delivery"]["keeps_up"]]
+    best = max(kept, key=lambda s: s["delivery"]["rate"], default=None)
+    return {
+        "sustained_rate": best["delivery"]["rate"] if best else 0.0,
+        "sustained_offered": best["offered_rate"] if best else 0.0,
+        "max_delivery_rate": max((s["delivery"]["rate"] for s in steps), default=0.0),
+        "latency_at_sustained": best["delivery"]["latency"] if best else {},
+        "saturated": any(not s["delivery"]["keeps_up"] for s in steps),
+    }

@@ -1,0 +1,96 @@
+"""The benchmark harness: its correctness checker, and one tiny run end to end.
+
+No timing is asserted: the figures depend on the machine; only that the harness works and
+that its checks catch what they are meant to catch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.checks import check
+from bench.payloads import parse_tagged, tagged
+
+ROOT = Path(__file__).resolve().parents[2]
+SENT = {"a": [0, 1, 2], "b": [0, 1]}
+
+
+def arrivals(*items: tuple[str, int]) -> list[tuple[str, str, int]]:
+    return [(lane, lane, seq) for lane, seq in items]
+
+
+def test_everything_once_and_in_order_is_ok() -> None:
+    verdict = check(SENT, arrivals(("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2)))
+    assert verdict.ok and verdict.delivered == 5
+    assert verdict.describe().startswith("ok")
+
+
+def test_a_lost_message_fails() -> None:
+    verdict = check(SENT, arrivals(("a", 0), ("a", 2), ("b", 0), ("b", 1)))
+    assert not verdict.ok
+    assert (verdict.lost, verdict.reordered) == (1, 0)
+    assert "a#1 never arrived" in verdict.describe()
+
+
+def test_a_duplicate_fails() -> None:
+    verdict = check(SENT, arrivals(("a", 0), ("a", 1), ("a", 1), ("a", 2), ("b", 0), ("b", 1)))
+    assert not verdict.ok and verdict.duplicated == 1 and verdict.lost == 0
+
+
+def test_reordering_within_a_conversation_fails() -> None:
+    verdict = check(SENT, arrivals(("a", 1), ("a", 0), ("a", 2), ("b", 0), ("b", 1)))
+    assert not verdict.ok and verdict.reordered == 1 and verdict.lost == 0
+
+
+def test_interleaving_conversations_is_not_reordering() -> None:
+    assert check(SENT, arrivals(("b", 0), ("a", 0), ("a", 1), ("b", 1), ("a", 2))).ok
+
+
+def test_a_message_in_the_wrong_conversation_or_never_sent_fails() -> None:
+    wrong_room = [("b", "a", 0), *arrivals(("a", 1), ("a", 2), ("b", 0), ("b", 1))]
+    assert check(SENT, wrong_room).misrouted == 1
+    invented = arrivals(("a", 0), ("a", 1), ("a", 2), ("a", 7), ("b", 0), ("b", 1))
+    verdict = check(SENT, invented)
+    assert not verdict.ok and verdict.unexpected == 1
+
+
+def test_tags_survive_the_agent_prefix() -> None:
+    assert parse_tagged("*Ana Souza*: " + tagged("c3", "5511900000001", 42)) == (
+        "c3",
+        "5511900000001",
+        42,
+    )
+    assert parse_tagged("📋 Resumo do atendimento") is None
+
+
+@pytest.mark.timeout(300)
+def test_tiny_run_end_to_end(tmp_path: Path) -> None:
+    run = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bench", "--tiny", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert result["failures"] == []
+    inbound = result["bridge"]["citizen_to_agent"]
+    for step in [inbound["fixed"], *inbound["steps"]]:
+        assert step["delivery"]["check"]["ok"]
+        assert step["delivery"]["delivered"] == step["messages"]
+    assert result["bridge"]["agent_to_citizen"]["fixed"]["delivery"]["check"]["ok"]
+    assert result["baseline"]["forward"]["fixed"]["delivery"]["check"]["ok"]
+    assert result["stored"]["burst"]["check"]["ok"]
+    bot = result["bot"]
+    assert bot["status"] == "ok" or bot["status"].startswith("skipped")
+    if bot["status"] == "ok":
+        assert all(step["check"]["ok"] for step in bot["steps"])
+    assert {t["figure"] for t in result["targets"]} >= {"ingest_rate", "relay_p99_ms"}
+    markdown = (tmp_path / "latest.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# Bridge benchmark") and "Correctness: OK" in markdown
