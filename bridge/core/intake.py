@@ -20,6 +20,8 @@ from bridge.store import Store, Tx
 
 log = structlog.get_logger("bridge.intake")
 
+ROOM_KEYS_KEPT = 50_000  # room id -> conversation key, remembered to spare a transaction
+
 
 class Intake:
     def __init__(
@@ -30,6 +32,7 @@ class Intake:
         self.bot = bot
         self._wake = wake
         self.locks = KeyedLock()
+        self._room_keys: dict[str, ConversationKey] = {}
 
     async def citizen(self, msg: CitizenMessage) -> bool:
         """Accept a citizen's message; False when it is a duplicate delivery."""
@@ -74,9 +77,19 @@ class Intake:
         return True
 
     async def _key_of_room(self, room_id: str) -> ConversationKey | None:
+        # A room belongs to one visitor for good, so a hit never goes stale; misses (rooms
+        # of other channels, or a room whose opening is being saved) are not remembered.
+        key = self._room_keys.get(room_id)
+        if key is not None:
+            return key
         async with self.store.transaction() as tx:
             conv = await tx.conversation_by_room(room_id)
-        return conv.key if conv else None
+        if conv is None:
+            return None
+        if len(self._room_keys) >= ROOM_KEYS_KEPT:
+            self._room_keys.clear()
+        self._room_keys[room_id] = conv.key
+        return conv.key
 
     async def _forget_unknown(self, event_id: str) -> None:
         # Rooms of other channels (the web widget, e-mail...) share the webhook; not ours.

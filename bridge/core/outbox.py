@@ -99,10 +99,13 @@ class Outbox:
         free = self._slots - len(self._tasks)
         async with self._store.transaction() as tx:
             rows = await tx.due(free, self._busy) if free > 0 else []
+            # Read with the rows, in this one transaction, instead of one per delivery.
+            conversations = await tx.conversations_by_ids(r.conversation_id for r in rows)
             next_at = await tx.next_due_at()
         for row in rows:
             self._busy.add(row.lane)
-            task = asyncio.create_task(self._deliver(row))
+            conv = conversations.get(row.conversation_id)
+            task = asyncio.create_task(self._deliver(row, conv))
             self._tasks.add(task)
             task.add_done_callback(self._done)
         return next_at
@@ -120,23 +123,22 @@ class Outbox:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout)
 
-    async def _deliver(self, row: OutboxRow) -> None:
+    async def _deliver(self, row: OutboxRow, conv: Conversation | None) -> None:
         bound = log.bind(
             row=row.id, conversation=row.conversation_id, kind=type(row.command).__name__
         )
         try:
-            await self._attempt(row, bound)
+            if conv is not None:
+                await self._attempt(row, conv, bound)
         except Exception:  # the one error boundary per delivery: log, retry later
             bound.exception("outbox.crashed")
             await self._retry_later(row, "internal error", None, bound)
         finally:
             self._busy.discard(row.lane)
 
-    async def _attempt(self, row: OutboxRow, bound: structlog.typing.FilteringBoundLogger) -> None:
-        async with self._store.transaction() as tx:
-            conv = await tx.conversation_by_id(row.conversation_id)
-        if conv is None:
-            return
+    async def _attempt(
+        self, row: OutboxRow, conv: Conversation, bound: structlog.typing.FilteringBoundLogger
+    ) -> None:
         try:
             ref = f"{row.id}@{row.created_at!r}"
             done = await self._deliverer.deliver(ref, row.command, conv, self._opened(conv))

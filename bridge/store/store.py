@@ -68,13 +68,14 @@ class Tx:
         self._conn = conn
         self.now = now
 
+    # One trip to aiosqlite's thread per query (a cursor opened, fetched and closed is three):
+    # every trip is taken under the store's single lock, so they set the throughput.
     async def _one(self, sql: str, args: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, args) as cursor:
-            return await cursor.fetchone()
+        rows = await self._conn.execute_fetchall(sql, args)
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, args: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, args) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._conn.execute_fetchall(sql, args))
 
     async def mark_seen(self, source: str, external_id: str) -> bool:
         """Record a delivery; False when it was seen before (a duplicate)."""
@@ -97,6 +98,16 @@ class Tx:
             f"SELECT {_CONVERSATION_COLUMNS} FROM conversation WHERE id = ?", (conversation_id,)
         )
         return _conversation(row) if row else None
+
+    async def conversations_by_ids(self, ids: Iterable[int]) -> dict[int, Conversation]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = await self._all(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversation WHERE id IN ({marks})", wanted
+        )
+        return {r["id"]: _conversation(r) for r in rows}
 
     async def conversation_by_room(self, room_id: str) -> Conversation | None:
         row = await self._one(
