@@ -115,7 +115,10 @@ def _assemble(
     rocketchat: RocketChatClient,
 ) -> Parts:
     deliverer = Deliverer(
-        graph, rocketchat, settings.whatsapp_app_secret.get_secret_value().encode()
+        graph,
+        rocketchat,
+        settings.whatsapp_app_secret.get_secret_value().encode(),
+        settings.rocketchat_department,
     )
     retry = RetryPolicy(
         base=settings.bridge_retry_base_seconds,

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 
@@ -30,6 +31,7 @@ from bridge.core.ports import (
     RocketChat,
     RoomIsClosed,
     RoomLabels,
+    UnknownDepartment,
     WhatsApp,
 )
 
@@ -50,10 +52,17 @@ def message_id_for(source: str) -> str:
 
 
 class Deliverer:
-    def __init__(self, whatsapp: WhatsApp, rocketchat: RocketChat, token_secret: bytes) -> None:
+    def __init__(
+        self,
+        whatsapp: WhatsApp,
+        rocketchat: RocketChat,
+        token_secret: bytes,
+        fallback_department: str = "",
+    ) -> None:
         self._wa = whatsapp
         self._rc = rocketchat
         self._secret = token_secret
+        self._fallback = fallback_department
 
     def visitor_token(self, key: ConversationKey) -> VisitorToken:
         # Keyed by a secret: anyone holding a visitor token can read the room's history
@@ -99,15 +108,7 @@ class Deliverer:
     ) -> None:
         if conv.room_id is None or conv.visitor_token is None:
             await self._check_online(command)
-            # Rocket.Chat may hand back another visitor's token when the phone is already
-            # known (contract §2.1): always keep the token it returns.
-            token = await self._rc.register_visitor(
-                conv.visitor_token or self.visitor_token(conv.key),
-                conv.profile_name or f"+{conv.key.wa_id}",
-                f"+{conv.key.wa_id}",
-                command.department,
-                command.fields,
-            )
+            token = await self._register(conv, command)
             room = await self._rc.open_room(token)
             await opened(token, room)
         else:
@@ -120,6 +121,31 @@ class Deliverer:
             await self._attach(token, room, media)
         if command.tags or command.topic or command.priority or command.fields:
             await self._label(room, token, command)
+
+    async def _register(self, conv: Conversation, command: OpenRoom) -> VisitorToken:
+        # Rocket.Chat may hand back another visitor's token when the phone is already
+        # known (contract §2.1): always keep the token it returns.
+        register = partial(
+            self._rc.register_visitor,
+            conv.visitor_token or self.visitor_token(conv.key),
+            conv.profile_name or f"+{conv.key.wa_id}",
+            f"+{conv.key.wa_id}",
+            fields=command.fields,
+        )
+        try:
+            return await register(department=command.department)
+        except UnknownDepartment:
+            if command.department == self._fallback:
+                raise
+            # Community Edition has one department (contract §3.2): a flow written for
+            # several still reaches a person (ROCKETCHAT_DEPARTMENT, or any when empty);
+            # the transcript, topic and tags keep what it was about.
+            log.warning(
+                "delivery.department_unknown",
+                department=command.department,
+                fallback=self._fallback,
+            )
+            return await register(department=self._fallback)
 
     async def _check_online(self, command: OpenRoom) -> None:
         # Asking first spares the visitor/room calls (5/min per IP, contract §2.1) and lets

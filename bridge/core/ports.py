@@ -42,6 +42,10 @@ class Permanent(DeliveryError):
         self.code = code
 
 
+class UnknownDepartment(Permanent):
+    """Rocket.Chat does not know the department (`error-invalid-department`, contract §2.1)."""
+
+
 class RoomIsClosed(DeliveryError):
     """Rocket.Chat answered `room-closed` / `invalid-room`: the agent side is gone."""
 

@@ -21,6 +21,7 @@ from bridge.core.ports import (
     RoomIsClosed,
     RoomLabels,
     RoomMessage,
+    UnknownDepartment,
     VisitorIsGone,
 )
 from bridge.health import Reachability
@@ -46,6 +47,8 @@ def translate(status: int, body: Any, headers: Any) -> DeliveryError:
         return RoomIsClosed(error)
     if "invalid-token" in error:
         return VisitorIsGone(error)
+    if "invalid-department" in error:
+        return UnknownDepartment(error)
     return Permanent(f"HTTP {status}: {error}"[:300])
 
 

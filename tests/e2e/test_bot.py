@@ -250,3 +250,24 @@ async def test_messages_sent_while_nobody_is_online_all_reach_the_room(env: Env)
     assert len(menus(env)) == menus_before  # nobody was sent back to the start menu
     joined = "\n".join(env.room_texts(rid))
     assert [joined.index(x) for x in lines] == sorted(joined.index(x) for x in lines)
+
+
+@pytest.mark.parametrize(
+    ("departments", "bridge_options"),
+    [(("Atendimento Geral",), {"rocketchat_department": "Atendimento Geral"})],
+)
+async def test_on_community_edition_a_department_it_lacks_falls_back_to_the_default(
+    env: Env,
+) -> None:
+    """Community Edition allows one department; the flow names five."""
+    for line in ("oi", "2", "Lâmpada apagada", "Maria da Silva", VALID_CPF, "pular"):
+        await say(env, line)
+    await say(env, "Rua das Flores, 120")
+    await say(env, "pular")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    room = env.room()
+    department = env.rc.store.department(room["departmentId"])
+    assert department is not None and department["name"] == "Atendimento Geral"
+    await settled(env)
+    assert "Rua das Flores" in env.room_texts(room["_id"])[0]
+    assert "iluminacao-publica" in room.get("tags", [])
