@@ -78,8 +78,12 @@ def _parts(
     async def parts(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         store = await Store.open(settings.bridge_db)
+        # Closed whatever happens: aiosqlite's thread would otherwise keep a process that
+        # failed to start from exiting.
         timeout = aiohttp.ClientTimeout(total=30, connect=5)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(store.close)
+            http = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
             graph = GraphClient(
                 http,
                 settings.graph_base,
@@ -97,10 +101,7 @@ def _parts(
             app[PARTS] = _assemble(
                 settings, policy=policy, bot=bot, store=store, graph=graph, rocketchat=rocketchat
             )
-            try:
-                yield
-            finally:
-                await store.close()
+            yield
 
     return parts
 
