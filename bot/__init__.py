@@ -1,68 +1,12 @@
 """The first-layer chatbot: a declarative flow (config/flow.yaml) and a pure engine.
 
-The bridge uses only what is exported here; see bot/README.md for the flow format.
+The bridge uses only what is exported here (the engine's public names); see bot/README.md
+for the flow format.
 """
 
 from __future__ import annotations
 
-from bot.engine import (
-    Action,
-    ButtonsReply,
-    ContactStarted,
-    Ended,
-    Exchange,
-    Flow,
-    FlowError,
-    Handoff,
-    Input,
-    ListReply,
-    Location,
-    Media,
-    OfflinePolicy,
-    Option,
-    Priority,
-    Reply,
-    Resolved,
-    Row,
-    Section,
-    State,
-    Step,
-    SurveyAnswered,
-    TextReply,
-    after_agent_closed,
-    load_flow,
-    no_agent_online,
-    parse_flow,
-    step,
-)
+from bot import engine
+from bot.engine import *  # noqa: F403 - one list of public names, kept in bot.engine
 
-__all__ = [
-    "Action",
-    "ButtonsReply",
-    "ContactStarted",
-    "Ended",
-    "Exchange",
-    "Flow",
-    "FlowError",
-    "Handoff",
-    "Input",
-    "ListReply",
-    "Location",
-    "Media",
-    "OfflinePolicy",
-    "Option",
-    "Priority",
-    "Reply",
-    "Resolved",
-    "Row",
-    "Section",
-    "State",
-    "Step",
-    "SurveyAnswered",
-    "TextReply",
-    "after_agent_closed",
-    "load_flow",
-    "no_agent_online",
-    "parse_flow",
-    "step",
-]
+__all__ = engine.__all__
