@@ -288,12 +288,19 @@ class Outbox:
             bound.info("outbox.dropped", reason=str(exc))  # notices/files for a closed room
             async with self._store.transaction() as tx:
                 await tx.finish(row.id)
+                conv = await tx.conversation_by_id(row.conversation_id)
+                if isinstance(row.command, OpenRoom) and conv is not None:
+                    await Intake.apply(tx, decide.on_room_request_dead(conv))
             return
         bound.info("outbox.bounced", reason=str(exc))
         intake = self._intake
         async with intake.locks(row.command.message.key), self._store.transaction() as tx:
             await tx.finish(row.id)
             conv = await tx.conversation_by_id(row.conversation_id)
-            if conv is not None:
-                decision = decide.on_bounce(conv, row.command.message, intake.policy, intake.bot)
-                await Intake.apply(tx, decision)
+            if conv is None:
+                return
+            if conv.state is State.WAITING and not await tx.room_requested(conv.id):
+                # Waiting for a room nobody is asking for any more: never wait behind it.
+                conv = await Intake.apply(tx, decide.on_room_request_dead(conv))
+            decision = decide.on_bounce(conv, row.command.message, intake.policy, intake.bot)
+            await Intake.apply(tx, decision)

@@ -190,6 +190,16 @@ class Tx:
         ]
         return [row for row in found if row.lane not in skip][:limit]
 
+    async def room_requested(self, conversation_id: int) -> bool:
+        """Whether an OpenRoom for this conversation is still waiting in the outbox."""
+        row = await self._one(
+            "SELECT 1 FROM outbox WHERE conversation_id = ? AND state = 'pending'"
+            " AND destination = 'rocketchat' AND json_extract(command, '$.kind') = 'OpenRoom'"
+            " LIMIT 1",
+            (conversation_id,),
+        )
+        return row is not None
+
     async def next_due_at(self) -> float | None:
         row = await self._one("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
         return row[0] if row else None

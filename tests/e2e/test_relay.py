@@ -12,7 +12,7 @@ from aiohttp import web
 from bridge.app import build_app
 from bridge.core.decide import Texts
 from bridge.sandbox.graph_wire import meta_dumps, sign
-from tests.support.e2e import APP_SECRET, CITIZEN, Env, make_settings, until
+from tests.support.e2e import APP_SECRET, CITIZEN, Env, make_settings, settled, until
 
 
 async def test_citizen_reaches_agent_and_agent_reaches_citizen(env: Env) -> None:
@@ -210,3 +210,16 @@ async def test_a_second_database_never_reuses_a_transcript_id(
         assert "+5511900000002" in transcript and relayed == "segunda"
     finally:
         await runner.cleanup()
+
+
+async def test_a_room_request_refused_for_good_does_not_strand_the_message(env: Env) -> None:
+    """The visitor vanished between registration and the room (`invalid-token`): the request
+    is dropped, and the message behind it starts a new one instead of waiting forever."""
+    env.rc.fail_next("livechat/room", status=400, body={"success": False, "error": "invalid-token"})
+    await env.graph.citizen_says(CITIZEN, "ainda estou aqui")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = env.room()["_id"]
+    await settled(env)
+    assert env.room_texts(rid)[1:] == ["ainda estou aqui"]
+    async with env.parts.store.transaction() as tx:
+        assert await tx.outbox_counts() == {}

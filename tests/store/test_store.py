@@ -138,3 +138,18 @@ async def test_counters_add_up_per_day(store: Store) -> None:
         ("contact", "", 1),
         ("handoff", "Atendimento", 2),
     ]
+
+
+async def test_room_requested_sees_only_a_pending_open_room(store: Store) -> None:
+    async with store.transaction() as tx:
+        conv = await tx.create_conversation(KEY, "Maria")
+        await tx.enqueue(conv.id, [RelayToRoom(_message(4)), SendText("oi")])
+        assert not await tx.room_requested(conv.id)
+        await tx.enqueue(conv.id, [OpenRoom("Atendimento", "t")])
+        assert await tx.room_requested(conv.id)
+        rows = await tx.due(5, busy=())
+        await tx.finish(rows[0].id)  # the relay
+        head = (await tx.due(5, busy=[(conv.id, Destination.WHATSAPP)]))[0]
+        assert isinstance(head.command, OpenRoom)
+        await tx.bury(head.id, 3, "gave up")
+        assert not await tx.room_requested(conv.id)
