@@ -19,6 +19,7 @@ class CitizenTexts(_Strict):
     room_closed: str = ""
     agent_prefix: str = "*{agent}*: {text}"
     edited: str = "{text}"
+    handoff_failed: str = ""
 
 
 class AgentTexts(_Strict):
@@ -63,4 +64,5 @@ def load_texts(path: Path) -> Texts:
         not_delivered_notice=a.not_delivered_notice,
         unsupported_file_notice=a.unsupported_file_notice,
         priority_topic=dict(a.priority_topic),
+        handoff_failed=c.handoff_failed,
     )

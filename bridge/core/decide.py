@@ -38,6 +38,7 @@ class Texts:
     window_closed_notice: str
     not_delivered_notice: str  # placeholders: {code}, {reason}
     unsupported_file_notice: str  # placeholders: {name}
+    handoff_failed: str = ""  # to the citizen, when a room could not be opened at all
     priority_topic: dict[str, str] = field(default_factory=dict)  # priority -> topic prefix
 
 
@@ -170,12 +171,14 @@ def on_bounce(conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot 
     return on_citizen(replace(conv, state=State.BOT, room_id=None), msg, policy, bot)
 
 
-def on_room_request_dead(conv: Conversation) -> Decision:
+def on_room_request_dead(conv: Conversation, tell: str = "") -> Decision:
     """Rocket.Chat never took the room request: the bot (or the next message) starts over,
-    and messages queued behind the request bounce back to it instead of waiting forever."""
+    and messages queued behind the request bounce back to it instead of waiting forever.
+    `tell` is what the citizen hears, when nothing else is about to happen for them."""
     if conv.state is not State.WAITING:
         return Decision(conv)
-    return Decision(replace(conv, state=State.BOT, room_id=None), (), (("handoff_failed", ""),))
+    back = replace(conv, state=State.BOT, room_id=None)
+    return Decision(back, (SendText(tell),) if tell else (), (("handoff_failed", ""),))
 
 
 def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | None) -> Decision:

@@ -235,7 +235,8 @@ class Outbox:
             if isinstance(row.command, OpenRoom):
                 conv = await tx.conversation_by_id(row.conversation_id)
                 if conv is not None:
-                    await Intake.apply(tx, decide.on_room_request_dead(conv))
+                    tell = self._intake.policy.texts.handoff_failed
+                    await Intake.apply(tx, decide.on_room_request_dead(conv, tell))
 
     async def _no_agent(self, row: OutboxRow, bound: structlog.typing.FilteringBoundLogger) -> None:
         assert isinstance(row.command, OpenRoom)

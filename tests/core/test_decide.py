@@ -143,6 +143,9 @@ def test_a_dead_room_request_gives_the_conversation_back(policy: Policy) -> None
     d = decide.on_room_request_dead(WAITING)
     assert d.conversation.state is State.BOT and d.commands == ()
     assert decide.on_room_request_dead(WITH_AGENT).conversation == WITH_AGENT
+    told = decide.on_room_request_dead(WAITING, policy.texts.handoff_failed)
+    assert told.commands == (SendText(policy.texts.handoff_failed),)
+    assert "atendente" in policy.texts.handoff_failed
 
 
 def test_collected_files_follow_the_room_request_as_their_own_rows(policy: Policy) -> None:
