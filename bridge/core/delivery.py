@@ -14,7 +14,6 @@ from bridge.core.model import (
     Command,
     Conversation,
     ConversationKey,
-    Media,
     OpenRoom,
     PostNotice,
     RelayToRoom,
@@ -117,8 +116,6 @@ class Deliverer:
         # bridge restarts row ids, and a duplicate `_id` would be taken for "delivered".
         transcript_id = message_id_for(f"o:{room}:{ref}")
         await self._rc.send_message(token, room, command.transcript, transcript_id)
-        for media in command.attachments:  # rows stored before files became own rows
-            await self._attach(token, room, media)
         if command.tags or command.topic or command.priority or command.fields:
             await self._label(room, token, command)
 
@@ -155,16 +152,6 @@ class Deliverer:
             return
         if not await self._rc.agents_online(command.department):
             raise NoAgentOnline("livechat/config: offline")
-
-    async def _attach(self, token: VisitorToken, room: RoomId, media: Media) -> None:
-        """A file the bot collected (e.g. a photo of the problem), re-fetched from Graph."""
-        try:
-            file = await self._wa.download_media(media.media_id)
-            if media.filename and not file.filename:
-                file = Download(file.data, file.mime, media.filename)
-            await self._rc.upload(token, room, file, media.filename or "")
-        except Permanent as exc:  # e.g. media expired (7 days); the transcript names it
-            log.warning("delivery.attachment_failed", reason=exc.reason, kind=media.kind)
 
     async def _label(self, room: RoomId, token: VisitorToken, command: OpenRoom) -> None:
         try:

@@ -172,8 +172,8 @@ class OpenRoom:
     `offline` is what to do when nobody is online in the department: 'wait' (tell the
     citizen once, retry until someone is), 'queue' (tell once, open the room anyway so it
     waits in the queue), or 'tell_hours' / 'leave_message' (give the conversation back to
-    the bot, which says so). `attachments` are files the bot collected, posted after the
-    transcript.
+    the bot, which says so). `attachments` are files the bot collected: decide turns each
+    into its own relay row behind the request, so a stored OpenRoom carries none.
     """
 
     department: str
