@@ -236,9 +236,9 @@ def on_no_agent(command: OpenRoom, policy: Policy) -> tuple[OpenRoom, tuple[Comm
     return replace(command, told_no_agent=True), (SendText(text),)
 
 
-def gives_back(command: OpenRoom, bot: Bot | None) -> bool:
+def gives_back(command: OpenRoom) -> bool:
     """Whether a refused room goes back to the bot instead of waiting for an agent."""
-    return bot is not None and command.offline in ("tell_hours", "leave_message")
+    return command.offline in ("tell_hours", "leave_message")
 
 
 def on_no_agent_bot(conv: Conversation, command: OpenRoom, bot: Bot, policy: Policy) -> Decision:

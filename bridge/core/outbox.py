@@ -241,8 +241,8 @@ class Outbox:
     async def _no_agent(self, row: OutboxRow, bound: structlog.typing.FilteringBoundLogger) -> None:
         assert isinstance(row.command, OpenRoom)
         bot = self._intake.bot
-        if bot is not None and decide.gives_back(row.command, bot):
-            await self._give_back(row, row.command, bound)
+        if bot is not None and decide.gives_back(row.command):
+            await self._give_back(row, row.command, bot, bound)
             return
         command, tell = decide.on_no_agent(row.command, self._intake.policy)
         # 'queue': once the citizen is told, open the room at once and let it wait there.
@@ -262,12 +262,14 @@ class Outbox:
                 await tx.count("no_agent_online", command.department)
 
     async def _give_back(
-        self, row: OutboxRow, command: OpenRoom, bound: structlog.typing.FilteringBoundLogger
+        self,
+        row: OutboxRow,
+        command: OpenRoom,
+        bot: decide.Bot,
+        bound: structlog.typing.FilteringBoundLogger,
     ) -> None:
         """Nobody online and the flow does not queue: the bot tells the citizen and keeps
         the conversation; messages queued behind the request bounce back to the bot."""
-        bot = self._intake.bot
-        assert bot is not None
         bound.info("outbox.no_agent_online", policy=command.offline)
         async with self._store.transaction() as tx:
             known = await tx.conversation_by_id(row.conversation_id)
