@@ -20,6 +20,7 @@ from bridge import logs
 from bridge.app import PARTS, build_app
 from bridge.core.decide import Bot
 from bridge.sandbox.graph import FakeGraph
+from bridge.sandbox.quiet import quiet
 from bridge.sandbox.rocketchat import FakeRocketChat
 from bridge.settings import Settings
 from bridge.texts import load_texts
@@ -211,16 +212,7 @@ async def tap(sandbox: Sandbox, number: str) -> None:
 
 async def settle(sandbox: Sandbox, limit: float = 3.0) -> None:
     """Let the bridge finish what a line caused, so replies print before the next prompt."""
-    parts = sandbox.runner.app[PARTS]
-    deadline = asyncio.get_running_loop().time() + limit
-    while asyncio.get_running_loop().time() < deadline:
-        await sandbox.graph.wait_idle()
-        await sandbox.rocketchat.wait_webhooks_idle()
-        async with parts.store.transaction() as tx:
-            pending = (await tx.outbox_counts()).get("pending", 0)
-        if not pending and parts.outbox.idle():
-            break
-        await asyncio.sleep(0.05)
+    await quiet(sandbox.graph, sandbox.rocketchat, sandbox.runner.app[PARTS], limit)
     await asyncio.sleep(0.15)  # one more turn of the printer
 
 

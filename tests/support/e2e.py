@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bridge.app import PARTS, Parts
 from bridge.sandbox.graph import FakeGraph
+from bridge.sandbox.quiet import quiet
 from bridge.sandbox.rocketchat import FakeRocketChat
 from bridge.settings import Settings
 
@@ -63,16 +64,8 @@ async def until(check: Callable[[], bool], limit: float = 10.0) -> None:
 
 async def settled(env: Env, limit: float = 15.0) -> None:
     """Wait until the fakes sent every webhook and the outbox has nothing left to do."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        await env.graph.wait_idle()
-        await env.rc.wait_webhooks_idle()
-        async with env.parts.store.transaction() as tx:
-            pending = (await tx.outbox_counts()).get("pending", 0)
-        if not pending and env.parts.outbox.idle():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the bridge did not settle in time")
+    if not await quiet(env.graph, env.rc, env.parts, limit):
+        raise AssertionError("the bridge did not settle in time")
 
 
 def make_settings(db: Path, graph_url: str, rc_url: str, **overrides: Any) -> Settings:
