@@ -1,6 +1,6 @@
 """Scenario 6, the part that needs its own store: memory and start-up with N conversations.
 
-The database is created by the bridge's own migrations (Store.open), then filled with
+The database is created by the bridge's own migrations (open_store), then filled with
 direct SQL in that schema: N conversations in the bot state without a room (contacts that
 ended), each with the dedupe row of its last message, and the outbox id sequence where
 that history left it. A bridge started on it is timed
@@ -21,7 +21,7 @@ from typing import Any
 from bench import bridgeproc, checks, config
 from bench.harness import Harness
 from bench.payloads import expected_lanes, parse_tagged, plan, whatsapp_job
-from bridge.store import Store
+from bridge.store import open_store
 
 BURST_RATE = 200.0
 OUTBOX_PER = 10  # outbox rows a stored conversation has gone through
@@ -30,7 +30,7 @@ OUTBOX_PER = 10  # outbox rows a stored conversation has gone through
 async def populate(db: Path, count: int) -> float:
     """Create the store with `count` conversations; seconds it took."""
     started = time.monotonic()
-    store = await Store.open(db)
+    store = await open_store(db)
     await store.close()
     now = time.time()
     with sqlite3.connect(db) as conn:

@@ -15,7 +15,7 @@ from bridge import logs
 from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
 from bridge.settings import Settings, SettingsError, load_settings
-from bridge.store import Store, StoreError
+from bridge.store import StoreError, open_store
 from bridge.texts import TextsError, load_texts
 
 EXIT_CONFIG = 2
@@ -91,13 +91,14 @@ def serve(settings: Settings, texts: Texts, bot: Bot | None) -> int:
 
 async def check(settings: Settings) -> int:
     try:
-        store = await Store.open(settings.bridge_db)
+        store = await open_store(settings.bridge_db)
     except (StoreError, OSError) as exc:
         print(f"database {settings.bridge_db}: {exc}", file=sys.stderr)
         return 1
-    async with store.transaction() as tx:
-        outbox = await tx.outbox_counts()
-    await store.close()
+    try:
+        outbox = await store.outbox_depth()
+    finally:
+        await store.close()
     print(f"ok: settings, texts and database {settings.bridge_db} (outbox {outbox or 'empty'})")
     return 0
 

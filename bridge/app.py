@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,14 +18,17 @@ from aiohttp import web
 from bridge.core.decide import Bot, Policy, Texts
 from bridge.core.delivery import Deliverer
 from bridge.core.intake import Intake
-from bridge.core.outbox import Outbox, RetryPolicy
+from bridge.core.outbox import Outbox
+from bridge.core.outcomes import RetryPolicy, Rules
 from bridge.core.reconcile import Reconciler
+from bridge.core.storage import Storage, StorageUnavailable
 from bridge.health import Reachability
 from bridge.probe import probe_remotes
 from bridge.rocketchat.client import RocketChatClient
 from bridge.rocketchat.webhook import RocketChatWebhook
 from bridge.settings import Settings
-from bridge.store import Store
+from bridge.store import open_store
+from bridge.supervisor import Supervisor
 from bridge.whatsapp.client import GraphClient
 from bridge.whatsapp.webhook import WhatsAppWebhook
 
@@ -33,12 +39,13 @@ log = structlog.get_logger("bridge.app")
 class Parts:
     """Everything built at start-up, for handlers and tests (app[PARTS])."""
 
-    store: Store
+    store: Storage
     intake: Intake
     outbox: Outbox
     reconciler: Reconciler
     graph: GraphClient
     rocketchat: RocketChatClient
+    supervisor: Supervisor
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -77,7 +84,7 @@ def _parts(
     @contextlib.asynccontextmanager
     async def parts(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        store = await Store.open(settings.bridge_db)
+        store = await open_store(settings.bridge_db)
         # Closed whatever happens: aiosqlite's thread would otherwise keep a process that
         # failed to start from exiting.
         timeout = aiohttp.ClientTimeout(total=30, connect=5)
@@ -111,7 +118,7 @@ def _assemble(
     *,
     policy: Policy,
     bot: Bot | None,
-    store: Store,
+    store: Storage,
     graph: GraphClient,
     rocketchat: RocketChatClient,
 ) -> Parts:
@@ -129,34 +136,23 @@ def _assemble(
     )
     doorbell = asyncio.Event()  # rung by intake, awaited by the outbox
     intake = Intake(store, policy, bot, doorbell.set)
-    outbox = Outbox(intake, deliverer, retry, doorbell)
+    rules = Rules(policy, bot, retry)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    outbox = Outbox(store, deliverer, rules, doorbell, owner=owner)
     reconciler = Reconciler(intake, rocketchat, settings.bridge_reconcile_seconds)
-    return Parts(store, intake, outbox, reconciler, graph, rocketchat)
+    supervisor = Supervisor(backoff=settings.bridge_restart_backoff_seconds)
+    supervisor.add("outbox", outbox.run)
+    supervisor.add("reconciler", reconciler.run, once=settings.bridge_reconcile_seconds <= 0)
+    supervisor.add("probe", lambda: probe_remotes(graph, rocketchat), once=True)
+    return Parts(store, intake, outbox, reconciler, graph, rocketchat, supervisor)
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
-    """The outbox, the reconciler and the start-up probe, stopped with the app."""
-    parts = app[PARTS]
-    jobs: list[Coroutine[Any, Any, None]] = [
-        parts.outbox.run(),
-        parts.reconciler.run(),
-        probe_remotes(parts.graph, parts.rocketchat),
-    ]
-    tasks = [asyncio.create_task(_guarded(job)) for job in jobs]
+    """The supervised background work, stopped with the app."""
+    supervisor = app[PARTS].supervisor
+    supervisor.start()
     yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _guarded(job: Coroutine[Any, Any, None]) -> None:
-    try:
-        await job
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("worker.crashed")
-        raise
+    await supervisor.stop()
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -169,15 +165,19 @@ async def readyz(request: web.Request) -> web.Response:
         "database": await _database_writable(parts.store),
         "whatsapp": parts.graph.health.healthy(),
         "rocketchat": parts.rocketchat.health.healthy(),
+        "workers": parts.supervisor.healthy(),
     }
-    async with parts.store.transaction() as tx:
-        outbox = await tx.outbox_counts()
     ready = all(checks.values())
-    body = {"ready": ready, "checks": checks, "outbox": outbox}
+    body: dict[str, Any] = {"ready": ready, "checks": checks}
+    body["workers"] = parts.supervisor.status()
+    try:
+        body["outbox"] = await parts.store.outbox_depth()
+    except StorageUnavailable:
+        body["outbox"] = None
     return web.json_response(body, status=200 if ready else 503)
 
 
-async def _database_writable(store: Store) -> bool:
+async def _database_writable(store: Storage) -> bool:
     try:
         await store.check_writable()
     except Exception as exc:

@@ -6,20 +6,38 @@ redaction processor below is a second line of defence for keys that slip through
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 
 # Keys that may carry a citizen's data; their values are masked unless LOG_LEVEL=debug.
 SENSITIVE_KEYS = frozenset({"text", "body", "msg", "phone", "wa_id", "name", "profile_name"})
 
 
+# An exception's message may quote what it choked on; phone numbers are long digit runs.
+_DIGITS = re.compile(r"\d{8,}")
+
+
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in SENSITIVE_KEYS & event.keys():
         event[key] = "[redacted]"
+    if "exception" in event:
+        event["exception"] = _scrub(event["exception"])
     return event
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _DIGITS.sub("[redacted]", value)
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    return value
 
 
 def configure(level: str = "info", fmt: str = "json") -> None:
@@ -29,9 +47,15 @@ def configure(level: str = "info", fmt: str = "json") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    if fmt == "json":
+        # Tracebacks as structured frames inside the JSON line, never with the frames'
+        # local variables (they would hold the citizens' messages).
+        transformer = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        processors.append(structlog.processors.ExceptionRenderer(transformer))
+    else:
+        processors.append(structlog.processors.format_exc_info)
     if numeric > logging.DEBUG:
         processors.append(redact)
-    processors.append(structlog.processors.format_exc_info)
     if fmt == "json":
         processors.append(structlog.processors.JSONRenderer())
     else:

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     bridge_retry_limit: int = Field(12, ge=1)
     bridge_no_agent_retry_seconds: float = Field(120.0, gt=0)
     bridge_reconcile_seconds: float = Field(60.0, ge=0)
+    bridge_restart_backoff_seconds: float = Field(1.0, gt=0)
     bridge_max_body_bytes: int = Field(3 * 1024 * 1024, gt=0)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bridge.core.decide import Policy, Texts
-from bridge.store import Store
+from bridge.store import SqliteStore
 from bridge.texts import load_texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ def policy(texts: Texts) -> Policy:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "bridge.db")
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore.open(tmp_path / "bridge.db")
     yield opened
     await opened.close()

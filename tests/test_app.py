@@ -10,14 +10,14 @@ from aiohttp import web
 
 from bridge import app as app_module
 from bridge.core.decide import Texts
-from bridge.store import Store
+from bridge.store import SqliteStore as Store
 from tests.support.e2e import make_settings
 
 
 async def test_a_failed_start_closes_the_database(
     tmp_path: Path, texts: Texts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """aiosqlite's thread would keep a bridge that could not start from exiting."""
+    """The writer thread would keep a bridge that could not start from exiting."""
     closed: list[Store] = []
     real_close = Store.close
 

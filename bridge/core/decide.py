@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -64,6 +65,19 @@ class Decision:
     commands: tuple[Command, ...] = ()
     counters: tuple[tuple[str, str], ...] = ()  # (name, label) to add one to
     surveys: tuple[Survey, ...] = ()
+
+
+Step = Callable[[Conversation], Decision]
+
+
+def chain(first: Decision, second: Decision) -> Decision:
+    """Two decisions in a row on one conversation, the second made from the first's."""
+    return Decision(
+        second.conversation,
+        first.commands + second.commands,
+        first.counters + second.counters,
+        first.surveys + second.surveys,
+    )
 
 
 @dataclass(frozen=True)

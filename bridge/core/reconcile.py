@@ -11,9 +11,10 @@ import asyncio
 
 import structlog
 
-from bridge.core.intake import Intake
+from bridge.core.intake import Intake, accepted
 from bridge.core.model import AgentFile, AgentMessage, Conversation, RoomClosed, RoomEvent
-from bridge.core.ports import DeliveryError, RocketChat, RoomMessage
+from bridge.core.ports import DeliveryError, RateLimited, RocketChat, RoomMessage
+from bridge.core.storage import Failed
 
 log = structlog.get_logger("bridge.reconcile")
 
@@ -51,16 +52,25 @@ class Reconciler:
             await asyncio.sleep(self._interval)
 
     async def once(self) -> int:
-        async with self._intake.store.transaction() as tx:
-            rooms = await tx.with_room()
+        """One round over every open room; one room that fails (an odd answer, a bug) is
+        logged and skipped, never the end of the round or of the worker."""
+        rooms = await self._intake.storage.open_rooms()
         replayed = 0
         for conv in rooms:
             try:
                 replayed += await self._room(conv)
+            except RateLimited as exc:
+                log.warning("reconcile.rate_limited", conversation=conv.id, reason=exc.reason)
+                break  # the rest waits for the next round
             except DeliveryError as exc:
                 log.warning("reconcile.failed", conversation=conv.id, reason=exc.reason)
-                if exc.reason == "rate limited":
-                    break  # the rest waits for the next round
+            except Exception as exc:
+                log.error(
+                    "reconcile.room_crashed",
+                    conversation=conv.id,
+                    error=type(exc).__name__,
+                    exc_info=True,
+                )
         if replayed:
             log.info("reconcile.replayed", events=replayed, rooms=len(rooms))
         return replayed
@@ -68,10 +78,22 @@ class Reconciler:
     async def _room(self, conv: Conversation) -> int:
         assert conv.room_id is not None and conv.visitor_token is not None
         history = list(await self._rc.history(conv.visitor_token, conv.room_id, HISTORY_LIMIT))
-        replayed = 0
-        for event in events_from_history(conv, history):
-            event_id = (
-                event.event_id if isinstance(event, AgentMessage) else f"closed:{event.room_id}"
-            )
-            replayed += await self._intake.room_event(event, event_id)
-        return replayed
+        intake = self._intake
+        events = [
+            intake.room_event(event, _event_id(event))
+            for event in events_from_history(conv, history)
+        ]
+        results = await intake.accept(events)
+        for result in results:
+            if isinstance(result, Failed):
+                log.error(
+                    "reconcile.event_failed",
+                    conversation=conv.id,
+                    error=type(result.error).__name__,
+                    exc_info=result.error,
+                )
+        return accepted(results)
+
+
+def _event_id(event: RoomEvent) -> str:
+    return event.event_id if isinstance(event, AgentMessage) else f"closed:{event.room_id}"

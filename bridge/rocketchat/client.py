@@ -97,6 +97,10 @@ class RocketChatClient:
                     self.health.ok()
                 if resp.status != 200 and not _is_duplicate(resp.status, body):
                     raise translate(resp.status, body, resp.headers)
+                if not isinstance(body, dict):
+                    # Every REST route answers a JSON object (§1.2): a 200 with an HTML
+                    # page is a proxy or a login wall in the way, not an answer.
+                    raise Retryable(f"HTTP {resp.status}: not a JSON object")
                 return resp.status, body
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.health.failed(type(exc).__name__)
@@ -181,7 +185,7 @@ class RocketChatClient:
     ) -> Sequence[RoomMessage]:
         params = {"token": token, "limit": str(limit)}
         _, body = await self._call("GET", f"livechat/messages.history/{room_id}", params=params)
-        return [_room_message(m) for m in reversed(body.get("messages") or [])]
+        return _room_messages(body.get("messages"))
 
     async def download(self, url: str, token: VisitorToken, room_id: RoomId) -> Download:
         absolute = url if url.startswith("http") else f"{self._base}{url}"
@@ -252,20 +256,31 @@ class RocketChatClient:
         return f"Rocket.Chat {version}"
 
 
-def _room_message(m: dict[str, Any]) -> RoomMessage:
-    user = m.get("u") or {}
-    upload = m.get("fileUpload") or {}
-    file = m.get("file") or {}
+def _room_messages(raw: Any) -> list[RoomMessage]:
+    """Oldest first; a message that does not fit the model is skipped and logged."""
+    found = []
+    for item in reversed(raw if isinstance(raw, list) else []):
+        m = wire.validate(item) if isinstance(item, dict) else wire.Invalid("not an object", b"")
+        if isinstance(m, wire.Invalid):
+            log.warning("rocketchat.history_message_skipped", reason=m.reason)
+            continue
+        found.append(_room_message(m))
+    return found
+
+
+def _room_message(m: wire.Message) -> RoomMessage:
+    upload = m.fileUpload or wire.FileUpload()
+    file = m.file or wire.FileInfo()
     return RoomMessage(
-        id=str(m.get("_id", "")),
+        id=m.id,
         text=wire.text_of(m),
-        from_visitor=bool(m.get("token")),
-        system_type=m.get("t"),
-        agent_name=str(user.get("name") or user.get("username") or ""),
-        edited_at=str(m["editedAt"]) if m.get("editedAt") else None,
-        file_url=upload.get("publicFilePath"),
-        file_name=file.get("name"),
-        file_mime=file.get("type"),
+        from_visitor=bool(m.token),
+        system_type=m.t,
+        agent_name=m.u.name or m.u.username or "",
+        edited_at=wire.edited_at(m),
+        file_url=upload.publicFilePath,
+        file_name=file.name,
+        file_mime=file.type,
     )
 
 

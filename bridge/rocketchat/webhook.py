@@ -10,7 +10,9 @@ import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
-from bridge.core.intake import Intake
+from bridge.core.intake import Intake, accepted
+from bridge.core.storage import Event, Failed, StorageUnavailable
+from bridge.errors import where
 from bridge.rocketchat import wire
 
 log = structlog.get_logger("bridge.rocketchat.webhook")
@@ -32,25 +34,48 @@ class RocketChatWebhook:
 
     async def receive(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
-        given = request.headers.get("X-RocketChat-Livechat-Token", "").encode()
-        if not hmac.compare_digest(given, self._token):
+        # Header values reach us as str; one with bytes that are not UTF-8 carries them as
+        # surrogate escapes, which only a byte comparison handles without raising.
+        given = request.headers.get("X-RocketChat-Livechat-Token", "")
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token):
             log.warning("webhook.rejected", source="rocketchat", reason="token")
             return web.json_response({"error": "invalid token"}, status=401)
         body = await request.read()
+        intake = self._get_intake()
         try:
-            payload = wire.Payload.model_validate_json(body)
-        except (ValidationError, ValueError) as exc:
-            await self._get_intake().reject("rocketchat", f"malformed: {type(exc).__name__}", body)
-            log.warning("webhook.malformed", source="rocketchat", error=type(exc).__name__)
-            return _ack()
-        accepted = 0
-        for event, event_id in wire.parse(payload):
-            accepted += await self._get_intake().room_event(event, event_id)
+            accepted, kind = await self._handle(intake, body)
+        except StorageUnavailable as exc:
+            # Rocket.Chat 8.x retries a 5xx a few times (§4.2); the reconciler reads the
+            # room's history for whatever it gives up on.
+            log.error("webhook.storage_unavailable", source="rocketchat", error=str(exc))
+            return web.json_response({"error": "storage unavailable"}, status=503)
         log.info(
             "webhook.handled",
             source="rocketchat",
-            type=payload.type,
+            type=kind,
             accepted=accepted,
             ms=round((time.perf_counter() - started) * 1000, 2),
         )
         return _ack()
+
+    async def _handle(self, intake: Intake, body: bytes) -> tuple[int, str]:
+        try:
+            payload = wire.Payload.model_validate_json(body)
+        except (ValidationError, ValueError) as exc:
+            await intake.reject("rocketchat", f"malformed: {type(exc).__name__}", body)
+            log.warning("webhook.malformed", source="rocketchat", error=type(exc).__name__)
+            return 0, "?"
+        events: list[Event] = []
+        for item in wire.parse(payload):
+            if isinstance(item, wire.Invalid):
+                log.warning("webhook.item_recorded", source="rocketchat", reason=item.reason)
+                await intake.reject("rocketchat", item.reason, item.raw)
+            else:
+                events.append(intake.room_event(*item))
+        results = await intake.accept(events)
+        for result in results:
+            if isinstance(result, Failed):
+                reason = f"failed: {type(result.error).__name__} at {where(result.error)}"
+                log.error("webhook.item_failed", source="rocketchat", reason=reason)
+                await intake.reject("rocketchat", reason, body)
+        return accepted(results), payload.type

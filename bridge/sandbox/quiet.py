@@ -17,8 +17,7 @@ async def quiet(graph: FakeGraph, rocketchat: FakeRocketChat, parts: Parts, limi
     while time.monotonic() < deadline:
         await graph.wait_idle()
         await rocketchat.wait_webhooks_idle()
-        async with parts.store.transaction() as tx:
-            pending = (await tx.outbox_counts()).get("pending", 0)
+        pending = (await parts.store.outbox_depth()).get("pending", 0)
         if not pending and parts.outbox.idle():
             return True
         await asyncio.sleep(0.02)

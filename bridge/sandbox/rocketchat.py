@@ -93,7 +93,7 @@ class FakeRocketChat(AgentConsole):
         self.webhook_log: list[tuple[str, int | None]] = []
         self.webhook_payloads: list[dict[str, Any]] = []
         self.dropped_webhooks: list[dict[str, Any]] = []
-        self.failures: list[tuple[str, int, dict[str, Any] | None, int]] = []
+        self.failures: list[tuple[str, int, dict[str, Any] | str | None, int]] = []
         # Answers with 429 or 5xx (down, scripted, rate limited): what a client retries.
         self.failed_requests = 0
         self.base_url = ""
@@ -154,9 +154,17 @@ class FakeRocketChat(AgentConsole):
         self.answering.set()
 
     def fail_next(
-        self, path_suffix: str, *, status: int, body: dict[str, Any] | None = None, count: int = 1
+        self,
+        path_suffix: str,
+        *,
+        status: int,
+        body: dict[str, Any] | str | None = None,
+        count: int = 1,
     ) -> None:
-        """The next `count` requests whose path ends with `path_suffix` get `status`/`body`."""
+        """The next `count` requests whose path ends with `path_suffix` get `status`/`body`.
+
+        A `str` body is sent as an HTML page: what a reverse proxy or a login wall in front
+        of Rocket.Chat answers, sometimes with a 200."""
         self.failures.append((path_suffix.rstrip("/"), status, body, count))
 
     def seed_visitor(

@@ -45,6 +45,8 @@ def _scripted(fake: FakeRocketChat, path: str) -> web.Response | None:
                 fake.failures.pop(index)
             else:
                 fake.failures[index] = (suffix, status, body, remaining - 1)
+            if isinstance(body, str):
+                return web.Response(text=body, status=status, content_type="text/html")
             return rc_json(body if body is not None else _default_body(fake, status), status)
     return None
 

@@ -1,6 +1,15 @@
-"""Persistence: SQLite via aiosqlite, numbered migrations, one Store with typed methods."""
+"""Backends of the core's storage port (bridge.core.storage). Every SQL statement lives here."""
 
-from bridge.store.db import StoreError
-from bridge.store.store import OutboxRow, Store, Tx
+from pathlib import Path
 
-__all__ = ["OutboxRow", "Store", "StoreError", "Tx"]
+from bridge.core.storage import Storage
+from bridge.store.errors import StoreError
+from bridge.store.sqlite import SqliteStore
+
+
+async def open_store(target: Path | str) -> Storage:
+    """Open the configured database (today a SQLite file, or ':memory:')."""
+    return await SqliteStore.open(target)
+
+
+__all__ = ["SqliteStore", "StoreError", "open_store"]

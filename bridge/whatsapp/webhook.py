@@ -11,8 +11,10 @@ import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
-from bridge.core.intake import Intake
+from bridge.core.intake import Intake, accepted
 from bridge.core.model import CitizenMessage, OutboundFailed
+from bridge.core.storage import Event, Failed, StorageUnavailable
+from bridge.errors import where
 from bridge.whatsapp import wire
 
 log = structlog.get_logger("bridge.whatsapp.webhook")
@@ -22,8 +24,9 @@ def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
     """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>` (contract §3).
 
     Computed on the bytes as received: re-serialising would lose Meta's `\\uXXXX` and `\\/`
-    escapes and break the signature for every accented message."""
-    if not header or not header.startswith("sha256="):
+    escapes and break the signature for every accented message. A header that is not
+    plain ASCII (garbled, or decoded by the HTTP parser with escapes) is simply wrong."""
+    if not header or not header.isascii() or not header.startswith("sha256="):
         return False
     expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
@@ -65,13 +68,18 @@ class WhatsAppWebhook:
         if not signature_ok(self._secret, body, request.headers.get("X-Hub-Signature-256")):
             log.warning("webhook.rejected", source="whatsapp", reason="signature")
             return web.json_response({"error": "invalid signature"}, status=401)
+        intake = self._get_intake()
         try:
-            items = wire.parse(body)
+            items = [wire.Parsed(self._ours(p.item), p.raw) for p in wire.parse_items(body)]
         except (ValidationError, ValueError) as exc:
-            await self._get_intake().reject("whatsapp", f"malformed: {type(exc).__name__}", body)
-            log.warning("webhook.malformed", source="whatsapp", error=type(exc).__name__)
-            return web.json_response({"status": "recorded"})
-        accepted = await self._handle(items, body)
+            items = [wire.Parsed(wire.Skipped(f"malformed: {type(exc).__name__}", True), body)]
+        try:
+            accepted = await self._handle(intake, items)
+        except StorageUnavailable as exc:
+            # Nothing of this delivery is lost: Meta retries a non-200 for days (§4.2),
+            # and what was already committed is deduplicated then.
+            log.error("webhook.storage_unavailable", source="whatsapp", error=str(exc))
+            return web.json_response({"error": "storage unavailable"}, status=503)
         log.info(
             "webhook.handled",
             source="whatsapp",
@@ -81,20 +89,32 @@ class WhatsAppWebhook:
         )
         return web.json_response({"status": "ok"})
 
-    async def _handle(self, items: list[wire.Item], body: bytes) -> int:
-        accepted = 0
-        recorded = False
-        for item in map(self._ours, items):
+    async def _handle(self, intake: Intake, items: list[wire.Parsed]) -> int:
+        """Each item on its own: one that cannot be used, or whose handling fails, is
+        recorded with its own JSON and counted; the others of the same delivery go on."""
+        events: list[Event] = []
+        sources: list[wire.Parsed] = []
+        for parsed in items:
+            item = parsed.item
             if isinstance(item, CitizenMessage):
-                accepted += await self._get_intake().citizen(item)
+                events.append(intake.citizen(item))
             elif isinstance(item, OutboundFailed):
-                accepted += await self._get_intake().outbound_failed(item)
-            elif item.record and not recorded:
-                recorded = True  # one copy of the body is enough for the audit trail
-                await self._get_intake().reject("whatsapp", item.reason, body)
+                events.append(intake.outbound_failed(item))
             else:
-                log.debug("webhook.skipped", source="whatsapp", reason=item.reason)
-        return accepted
+                if item.record:
+                    log.warning("webhook.item_recorded", source="whatsapp", reason=item.reason)
+                    await intake.reject("whatsapp", item.reason, parsed.raw)
+                continue
+            sources.append(parsed)
+        results = await intake.accept(events)
+        for parsed, result in zip(sources, results, strict=True):
+            if isinstance(result, Failed):
+                # A bug met by one item: recorded with where it happened, never its
+                # content in the log (an exception's message may quote the citizen).
+                reason = f"failed: {type(result.error).__name__} at {where(result.error)}"
+                log.error("webhook.item_failed", source="whatsapp", reason=reason)
+                await intake.reject("whatsapp", reason, parsed.raw)
+        return accepted(results)
 
     def _ours(self, item: wire.Item) -> wire.Item:
         """A message to another number of the same WhatsApp account is kept for audit, not

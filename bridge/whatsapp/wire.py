@@ -2,17 +2,18 @@
 
 Parsing is lenient by design: Meta adds keys and message kinds without notice, and an item
 we cannot use must be recorded and acknowledged, never answered with a 5xx that Meta would
-retry for seven days (§4.2).
+retry for seven days (§4.2). Each item is validated on its own (models.py): one that does
+not fit is recorded and its neighbours go on.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bridge.core.model import (
     CitizenMessage,
@@ -23,26 +24,19 @@ from bridge.core.model import (
     WaId,
     WaMessageId,
 )
-
-MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+from bridge.whatsapp import models
 
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class Contact(_Lenient):
-    wa_id: str | None = None
-    user_id: str | None = None  # business-scoped user id, from 2026 (§2.6)
-    profile: dict[str, Any] = Field(default_factory=dict)
-
-
 class Value(_Lenient):
     metadata: dict[str, Any] = Field(default_factory=dict)
-    contacts: list[Contact] = Field(default_factory=list)
+    contacts: list[dict[str, Any]] = Field(default_factory=list)
     messages: list[dict[str, Any]] = Field(default_factory=list)
     statuses: list[dict[str, Any]] = Field(default_factory=list)
-    errors: list[dict[str, Any]] = Field(default_factory=list)
+    errors: list[Any] = Field(default_factory=list)
 
 
 class Change(_Lenient):
@@ -52,12 +46,12 @@ class Change(_Lenient):
 
 class Entry(_Lenient):
     id: str = ""
-    changes: list[Change] = Field(default_factory=list)
+    changes: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Envelope(_Lenient):
     object: str
-    entry: list[Entry]
+    entry: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -71,142 +65,180 @@ class Skipped:
 Item = CitizenMessage | OutboundFailed | Skipped
 
 
+@dataclass(frozen=True)
+class Parsed:
+    item: Item
+    raw: bytes  # the item's own JSON (message, status, change or error object)
+
+
 def parse(body: bytes) -> list[Item]:
     """Every entry × change × message × status of one delivery, in order."""
+    return [p.item for p in parse_items(body)]
+
+
+def parse_items(body: bytes) -> list[Parsed]:
+    """As `parse`, each item with its own JSON. Raises ValueError only when the envelope
+    itself is unusable; an item that does not fit its model is a recorded Skipped."""
     envelope = Envelope.model_validate_json(body)
     if envelope.object != "whatsapp_business_account":
-        return [Skipped(f"object {envelope.object!r}", record=True)]
-    items: list[Item] = []
-    for entry in envelope.entry:
-        for change in entry.changes:
-            items.extend(_change(change))
+        return [Parsed(Skipped(f"object {envelope.object!r}", record=True), body)]
+    items: list[Parsed] = []
+    for raw_entry in envelope.entry:
+        for raw_change in _changes(raw_entry, items):
+            items.extend(_change(raw_change))
     return items
 
 
-def _change(change: Change) -> Iterator[Item]:
-    if change.field != "messages":
-        # account_update, templates, calls...: subscribed fields the bridge has no use for.
-        yield Skipped(f"field {change.field}", record=False)
+def _changes(raw_entry: dict[str, Any], out: list[Parsed]) -> list[dict[str, Any]]:
+    try:
+        return Entry.model_validate(raw_entry).changes
+    except ValidationError as exc:
+        out.append(_invalid("entry", raw_entry, exc))
+        return []
+
+
+def _change(raw: dict[str, Any]) -> Iterator[Parsed]:
+    try:
+        change = Change.model_validate(raw)
+        value = Value.model_validate(change.value) if change.field == "messages" else None
+    except ValidationError as exc:
+        yield _invalid("change", raw, exc)
         return
-    value = Value.model_validate(change.value)
-    phone_number_id = str(value.metadata.get("phone_number_id", ""))
+    if value is None:
+        # account_update, templates, calls...: subscribed fields the bridge has no use for.
+        yield Parsed(Skipped(f"field {change.field}", record=False), dumps_compact(raw))
+        return
+    phone_number_id = str(value.metadata.get("phone_number_id") or "")
     names = _profile_names(value.contacts)
-    for raw in value.messages:
-        yield _message(raw, phone_number_id, names)
+    for message in value.messages:
+        yield _one(message, lambda m: _message(m, phone_number_id, names), "message")
     for status in value.statuses:
-        yield from _status(status)
+        yield _one(status, _status, "status")
     for error in value.errors:
-        yield Skipped(f"value error {error.get('code')}", record=True)
+        code = error.get("code") if isinstance(error, dict) else None
+        yield Parsed(Skipped(f"value error {code}", record=True), dumps_compact(error))
 
 
-def _profile_names(contacts: list[Contact]) -> dict[str, str]:
+def _one(raw: dict[str, Any], convert: Callable[[dict[str, Any]], Item], what: str) -> Parsed:
+    try:
+        return Parsed(convert(raw), dumps_compact(raw))
+    except ValidationError as exc:
+        return _invalid(what, raw, exc)
+
+
+def _invalid(what: str, raw: Any, exc: ValidationError) -> Parsed:
+    # Where and what type, never the offending value (it may be the citizen's words).
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or what
+    reason = f"invalid {what}: {where}: {first['type']}"
+    return Parsed(Skipped(reason, record=True), dumps_compact(raw))
+
+
+def _profile_names(contacts: list[dict[str, Any]]) -> dict[str, str]:
     names = {}
-    for contact in contacts:
-        name = str(contact.profile.get("name") or "")
+    for raw in contacts:
+        try:
+            contact = models.Contact.model_validate(raw)
+        except ValidationError:
+            continue  # only a display name is lost
         for ident in (contact.wa_id, contact.user_id):
             if ident:
-                names[ident] = name
+                names[ident] = contact.profile.name or ""
     return names
 
 
 def _message(raw: dict[str, Any], phone_number_id: str, names: dict[str, str]) -> Item:
+    m = models.Message.model_validate(raw)
     # Username users may come without `from`; their business-scoped id keys them (§2.6).
-    sender = raw.get("from") or raw.get("from_user_id")
-    wamid = raw.get("id")
-    kind = str(raw.get("type", ""))
-    if not sender or not wamid or not phone_number_id:
-        return Skipped(f"message without sender/id ({kind})", record=True)
-    if kind in ("system", "revoke", "edit", "request_welcome") or (
-        kind == "reaction" and not raw.get("reaction", {}).get("emoji")
+    sender = m.sender or m.from_user_id
+    if not sender or not m.id or not phone_number_id:
+        return Skipped(f"message without sender/id ({m.type})", record=True)
+    if m.type in ("system", "revoke", "edit", "request_welcome") or (
+        m.type == "reaction" and not (m.reaction and m.reaction.emoji)
     ):
-        return Skipped(f"message kind {kind}", record=False)
-    text, choice, media = _content(kind, raw)
+        return Skipped(f"message kind {m.type}", record=False)
+    text, choice, media = _content(m)
+    place = m.location if m.type == "location" else None
     return CitizenMessage(
-        key=ConversationKey(phone_number_id, WaId(str(sender))),
-        wamid=WaMessageId(str(wamid)),
-        timestamp=float(raw.get("timestamp") or 0),
-        profile_name=names.get(str(sender), ""),
+        key=ConversationKey(phone_number_id, WaId(sender)),
+        wamid=WaMessageId(m.id),
+        timestamp=m.timestamp,
+        profile_name=names.get(sender, ""),
         text=text,
         choice_id=choice,
         media=media,
-        location=_location(raw) if kind == "location" else None,
+        location=_location(place) if place else None,
     )
 
 
-def _content(kind: str, raw: dict[str, Any]) -> tuple[str, str | None, Media | None]:
+def _location(place: models.Place) -> Location | None:
+    if place.latitude is None or place.longitude is None:
+        return None
+    return Location(place.latitude, place.longitude, place.name, place.address)
+
+
+def _content(m: models.Message) -> tuple[str, str | None, Media | None]:
     """(text, tapped choice id, media) for each message kind; odd kinds become readable text."""
-    body = raw.get(kind)
-    body = body if isinstance(body, dict) else {}
-    if kind == "text":
-        return str(body.get("body", "")), None, None
-    if kind == "interactive":
-        return _interactive(body)
-    if kind == "button":  # quick reply of a template (§2.2)
-        return str(body.get("text", "")), str(body.get("payload") or body.get("text", "")), None
-    if kind in MEDIA_KINDS and body.get("id"):
-        media = Media(kind, str(body["id"]), str(body.get("mime_type", "")), body.get("filename"))
-        return str(body.get("caption") or ""), None, media
-    return _describe(kind, raw, body), None, None
+    if m.type == "text":
+        return (m.text.body if m.text else ""), None, None
+    if m.type == "interactive":
+        return _interactive(m.interactive or models.Interactive())
+    if m.type == "button" and m.button:  # quick reply of a template (§2.2)
+        return m.button.text, m.button.payload or m.button.text, None
+    media = m.media()
+    if media is not None and media.id:
+        found = Media(m.type, media.id, media.mime_type, media.filename)
+        return media.caption or "", None, found
+    return _describe(m), None, None
 
 
-def _interactive(body: dict[str, Any]) -> tuple[str, str | None, Media | None]:
-    reply_kind = str(body.get("type", ""))
-    reply = body.get(reply_kind)
-    if isinstance(reply, dict) and reply_kind in ("button_reply", "list_reply"):
-        return str(reply.get("title", "")), str(reply.get("id", "")), None
-    if isinstance(reply, dict) and reply_kind == "nfm_reply":
-        return str(reply.get("response_json") or reply.get("body") or ""), None, None
-    return f"[interactive {reply_kind or '?'}]", None, None
+def _interactive(body: models.Interactive) -> tuple[str, str | None, Media | None]:
+    reply = body.button_reply if body.type == "button_reply" else None
+    reply = body.list_reply if body.type == "list_reply" else reply
+    if reply is not None:
+        return reply.title, reply.id, None
+    if body.type == "nfm_reply" and body.nfm_reply is not None:
+        return body.nfm_reply.response_json or body.nfm_reply.body or "", None, None
+    return f"[interactive {body.type or '?'}]", None, None
 
 
-def _describe(kind: str, raw: dict[str, Any], body: dict[str, Any]) -> str:
-    if kind == "location":
-        place = ", ".join(str(body[k]) for k in ("name", "address") if body.get(k))
-        coords = f"{body.get('latitude')}, {body.get('longitude')}"
+def _describe(m: models.Message) -> str:
+    if m.type == "location" and m.location:
+        place = ", ".join(p for p in (m.location.name, m.location.address) if p)
+        coords = f"{m.location.latitude}, {m.location.longitude}"
         return f"📍 {coords}" + (f" ({place})" if place else "")
-    if kind == "contacts":
-        return "\n".join(_contact_card(card) for card in raw.get("contacts") or [])
-    if kind == "reaction":
-        return f"↩️ {body.get('emoji', '')}"
-    if kind == "order":
-        items = body.get("product_items") or []
-        return "🛒 " + ", ".join(
-            f"{i.get('quantity')}× {i.get('product_retailer_id')}" for i in items
-        )
-    unsupported = (raw.get("unsupported") or {}).get("type") or kind or "?"
+    if m.type == "contacts":
+        return "\n".join(_contact_card(card) for card in m.contacts or [])
+    if m.type == "reaction" and m.reaction:
+        return f"↩️ {m.reaction.emoji or ''}"
+    if m.type == "order" and m.order:
+        items = m.order.product_items
+        return "🛒 " + ", ".join(f"{_qty(i.quantity)}× {i.product_retailer_id}" for i in items)
+    unsupported = (m.unsupported.type if m.unsupported else None) or m.type or "?"
     return f"[{unsupported}]"
 
 
-def _location(raw: dict[str, Any]) -> Location | None:
-    body = raw.get("location")
-    if not isinstance(body, dict):
-        return None
-    try:
-        lat, lon = float(body["latitude"]), float(body["longitude"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    name, address = body.get("name"), body.get("address")
-    return Location(lat, lon, str(name) if name else None, str(address) if address else None)
+def _qty(quantity: float | None) -> str:
+    whole = quantity is not None and quantity == int(quantity)
+    return str(int(quantity)) if whole and quantity is not None else str(quantity)
 
 
-def _contact_card(card: dict[str, Any]) -> str:
-    name = (card.get("name") or {}).get("formatted_name", "")
-    phones = ", ".join(p.get("phone", "") for p in card.get("phones") or [])
-    return f"👤 {name} {phones}".strip()
+def _contact_card(card: models.Card) -> str:
+    phones = ", ".join(p.phone for p in card.phones)
+    return f"👤 {card.name.formatted_name} {phones}".strip()
 
 
-def _status(status: dict[str, Any]) -> Iterator[Item]:
-    if status.get("status") != "failed":
+def _status(raw: dict[str, Any]) -> Item:
+    status = models.Status.model_validate(raw)
+    if status.status != "failed":
         # sent / delivered / read / played: informative only (§2.4), and they come
         # out of order anyway; the bridge acts on failures alone.
-        yield Skipped(f"status {status.get('status')}", record=False)
-        return
-    errors = status.get("errors") or [{}]
-    first = errors[0] if isinstance(errors[0], dict) else {}
-    yield OutboundFailed(
-        wamid=WaMessageId(str(status.get("id", ""))),
-        code=int(first.get("code") or 0),
-        title=str(first.get("title") or first.get("message") or "failed"),
+        return Skipped(f"status {status.status}", record=False)
+    first = status.errors[0] if status.errors else models.ErrorObject()
+    return OutboundFailed(
+        wamid=WaMessageId(status.id),
+        code=first.code,
+        title=first.title or first.message or "failed",
     )
 
 

@@ -75,8 +75,7 @@ def rows(menu: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def counters(env: Env) -> dict[tuple[str, str], int]:
-    async with env.parts.store.transaction() as tx:
-        found = await tx.counters()
+    found = [(c.day, c.name, c.label, c.value) for c in await env.parts.store.counters()]
     totals: dict[tuple[str, str], int] = {}
     for _day, name, label, value in found:
         totals[name, label] = totals.get((name, label), 0) + value
@@ -187,8 +186,10 @@ async def test_after_the_agent_closes_the_survey_is_asked_and_stored(env: Env) -
     await env.graph.citizen_picks_row(CITIZEN, score["id"], score["title"], name="Maria")
     await settled(env)
     await say(env, "Fui muito bem atendida")
-    async with env.parts.store.transaction() as tx:
-        stored = await tx.surveys()
+    stored = [
+        (s.conversation_id, s.department, s.score, s.comment)
+        for s in await env.parts.store.surveys()
+    ]
     assert [(s[1], s[2], s[3]) for s in stored] == [
         ("Atendimento Geral", 5, "Fui muito bem atendida")
     ]

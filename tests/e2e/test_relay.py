@@ -221,5 +221,4 @@ async def test_a_room_request_refused_for_good_does_not_strand_the_message(env: 
     rid = env.room()["_id"]
     await settled(env)
     assert env.room_texts(rid)[1:] == ["ainda estou aqui"]
-    async with env.parts.store.transaction() as tx:
-        assert await tx.outbox_counts() == {}
+    assert await env.parts.store.outbox_depth() == {}

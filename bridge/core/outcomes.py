@@ -1,0 +1,169 @@
+"""What a delivery's result does to its outbox row and its conversation. Pure, like decide:
+the outbox classifies an attempt, these functions say what to write, the store writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from bridge.core import decide
+from bridge.core.decide import Bot, Decision, Policy
+from bridge.core.model import (
+    Conversation,
+    OpenRoom,
+    OutboundFailed,
+    RelayToRoom,
+    RoomId,
+    SendFile,
+    SendText,
+    State,
+    VisitorToken,
+    WaMessageId,
+)
+from bridge.core.storage import (
+    Bury,
+    Claim,
+    Finish,
+    Link,
+    Pending,
+    Reschedule,
+    Settlement,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base: float = 1.0
+    cap: float = 300.0
+    limit: int = 12
+    no_agent_delay: float = 120.0
+
+    def delay(self, attempts: int, hint: float | None, jitter: float) -> float:
+        """Full jitter (`jitter` in [0, 1)) keeps a thousand rows that failed together from
+        retrying together; the server's own hint is a floor."""
+        upper = min(self.cap, self.base * 2.0**attempts)
+        return max(self.base + (upper - self.base) * jitter, hint or 0.0)
+
+
+@dataclass(frozen=True)
+class Rules:
+    policy: Policy
+    bot: Bot | None
+    retry: RetryPolicy
+
+
+def delivered(claim: Claim, links: tuple[Link, ...]) -> Settlement:
+    return Settlement(claim, Finish(), links=links)
+
+
+def room_opened(token: VisitorToken, room: RoomId) -> decide.Step:
+    """Saved the moment Rocket.Chat answers, before the transcript is posted: a crash
+    in between must not open a second room for the same citizen."""
+
+    def step(conv: Conversation) -> Decision:
+        opened = replace(conv, visitor_token=token, room_id=room, state=State.AGENT)
+        return Decision(opened, counters=(("room_opened", conv.department),))
+
+    return step
+
+
+def retry_later(
+    claim: Claim, reason: str, hint: float | None, rules: Rules, jitter: float
+) -> Settlement:
+    attempts = claim.row.attempts + 1
+    if attempts >= rules.retry.limit:
+        return buried(claim, attempts, reason, rules)
+    delay = rules.retry.delay(attempts, hint, jitter)
+    return Settlement(claim, Reschedule(delay, attempts, reason))
+
+
+def rate_limited(
+    claim: Claim, reason: str, after: float | None, *, age: float, rules: Rules, jitter: float
+) -> Settlement:
+    """The server scheduled a wait: honour it without spending the retry budget, spread
+    over `base` seconds so the rows that waited together do not all return at the reset.
+    Graph's throttling codes come without Retry-After (contract §7.2: "backoff"): the
+    longer the row has waited, the longer it waits, so an hourly quota is not hammered."""
+    retry = rules.retry
+    wait = after if after is not None else min(retry.cap, max(0.0, age))
+    delay = max(wait, retry.base) + retry.base * jitter
+    return Settlement(claim, Reschedule(delay, claim.row.attempts, reason))
+
+
+def buried(claim: Claim, attempts: int, reason: str, rules: Rules) -> Settlement:
+    """Dead letter. A room request that dies gives the conversation back to the bot and
+    tells the citizen, so nothing waits for a room nobody is asking for."""
+    counters = (("dead_letter", claim.row.destination.value),)
+    if not isinstance(claim.row.command, OpenRoom):
+        return Settlement(claim, Bury(attempts, reason), counters=counters)
+    tell = rules.policy.texts.handoff_failed
+
+    def step(conv: Conversation, _pending: Pending) -> Decision:
+        return decide.on_room_request_dead(conv, tell)
+
+    return Settlement(claim, Bury(attempts, reason), counters=counters, step=step)
+
+
+def gave_up(claim: Claim, reason: str, code: int | None, rules: Rules) -> Settlement:
+    """A permanent refusal. An agent's words that never reached the citizen are reported
+    in the room."""
+    settlement = buried(claim, claim.row.attempts + 1, reason, rules)
+    if not isinstance(claim.row.command, SendText | SendFile) or code is None:
+        return settlement
+    event = OutboundFailed(WaMessageId(f"outbox-{claim.row.id}"), code, reason)
+    policy = rules.policy
+
+    def step(conv: Conversation, _pending: Pending) -> Decision:
+        return decide.on_outbound_failed(conv, event, policy)
+
+    return replace(settlement, step=step)
+
+
+def no_agent(claim: Claim, rules: Rules) -> Settlement:
+    """Rocket.Chat has nobody online for a room request."""
+    command = claim.row.command
+    assert isinstance(command, OpenRoom)
+    bot, policy = rules.bot, rules.policy
+    if bot is not None and decide.gives_back(command):
+        # The bot tells the citizen and keeps the conversation; messages queued behind
+        # the request bounce back to it.
+        def give_back(conv: Conversation, _pending: Pending) -> Decision:
+            if conv.state is not State.WAITING:
+                return Decision(conv)
+            return decide.on_no_agent_bot(conv, command, bot, policy)
+
+        return Settlement(claim, Finish(), step=give_back)
+    updated, tell = decide.on_no_agent(command, policy)
+    # 'queue': once the citizen is told, open the room at once and let it wait there.
+    queue_now = updated.offline == "queue" and bool(tell)
+    delay = 0.0 if queue_now else rules.retry.no_agent_delay
+    change = Reschedule(delay, claim.row.attempts, "no-agent-online", updated)
+    if not tell:
+        return Settlement(claim, change)
+
+    def told(conv: Conversation, _pending: Pending) -> Decision:
+        return Decision(conv, tell)
+
+    counters = (("no_agent_online", command.department),)
+    return Settlement(claim, change, counters=counters, step=told)
+
+
+def bounced(claim: Claim, rules: Rules) -> Settlement:
+    """The room is gone under a relay (closed by an agent whose webhook we missed, the
+    visitor removed): the message starts a new contact (issue #2 §6). Notices and files
+    for a closed room are dropped; a room request that finds no room gives up."""
+    command = claim.row.command
+    if isinstance(command, OpenRoom):
+        return Settlement(claim, Finish(), step=lambda conv, _p: decide.on_room_request_dead(conv))
+    if not isinstance(command, RelayToRoom):
+        return Settlement(claim, Finish())
+    message, policy, bot = command.message, rules.policy, rules.bot
+
+    def step(conv: Conversation, pending: Pending) -> Decision:
+        first = Decision(conv)
+        if conv.state is State.WAITING and not pending.room_request:
+            # Waiting for a room nobody is asking for any more: never wait behind it.
+            first = decide.on_room_request_dead(conv)
+        return decide.chain(first, decide.on_bounce(first.conversation, message, policy, bot))
+
+    return Settlement(claim, Finish(), step=step)

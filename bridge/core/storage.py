@@ -1,0 +1,252 @@
+"""The storage port: what the core needs from a database, in the core's own terms.
+
+The core hands a backend *pure steps*: which conversation to read, what to record as seen,
+and a function from the conversation to a `Decision`. A backend runs each as one
+transaction (in one trip to the database where it can), may commit many of them together
+(group commit), and releases each caller only after the shared commit is durable. One
+step that raises is rolled back alone; its neighbours in the same commit are not touched.
+
+Outbox rows are handed out as *claims*: a lane (conversation, destination) is claimed by
+its head row under a lease, so no two deliveries of one lane run at once, in this process
+or another; a settlement whose lease was taken over is refused. Nothing here assumes a
+single process: that is what lets a second backend run several replicas.
+
+`tests/store/contract.py` is the definition of a correct backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from bridge.core.decide import Decision
+from bridge.core.model import Command, Conversation, ConversationKey, Destination
+
+Lane = tuple[int, Destination]
+
+
+class StorageUnavailable(Exception):
+    """The database itself cannot take writes now (disk full, I/O error, locked, gone).
+
+    Webhooks answer 503 so the sender retries; nothing the caller sent was kept."""
+
+
+class UnreadableRow(ValueError):
+    """A stored row this code cannot read (written by a newer release, or damaged)."""
+
+
+# --- finding the conversation an event belongs to -----------------------------------------
+
+
+@dataclass(frozen=True)
+class ByKey:
+    """The citizen's conversation on our number; created on the first message."""
+
+    key: ConversationKey
+    profile_name: str = ""
+
+
+@dataclass(frozen=True)
+class ByRoom:
+    room_id: str
+
+
+@dataclass(frozen=True)
+class ByOutbound:
+    """The conversation a WhatsApp message we sent belongs to."""
+
+    wamid: str
+
+
+@dataclass(frozen=True)
+class ById:
+    conversation_id: int
+
+
+Find = ByKey | ByRoom | ByOutbound | ById
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A delivery recorded once for good; the same (source, id) again is a duplicate."""
+
+    source: str
+    external_id: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event as one transaction: find the conversation, record `seen`, decide, write.
+
+    `step` must be pure (it may run on the database's own thread, and again on a retry)."""
+
+    find: Find
+    step: Callable[[Conversation], Decision]
+    seen: Seen | None = None
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # `seen` was recorded before: nothing written
+    UNKNOWN = "unknown"  # no such conversation (a room of another channel): nothing written
+
+
+@dataclass(frozen=True)
+class Applied:
+    outcome: Outcome
+    conversation: Conversation | None = None  # as written
+    enqueued: int = 0
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The step (or reading the conversation) raised: rolled back alone."""
+
+    error: BaseException
+
+
+# --- the outbox ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    conversation_id: int
+    destination: Destination
+    command: Command
+    attempts: int
+    created_at: float
+
+    @property
+    def lane(self) -> Lane:
+        return (self.conversation_id, self.destination)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The head row of a lane, leased to one delivery until settled or `lease` runs out."""
+
+    row: OutboxRow
+    conversation: Conversation
+    lease: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    claims: Sequence[Claim]
+    next_due_at: float | None  # the earliest pending row not handed out, if any
+    set_aside: int = 0  # unreadable rows buried as dead letters by this claim
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Delivered (or dropped on purpose): the row leaves the outbox."""
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    delay: float  # seconds from the commit
+    attempts: int
+    error: str
+    command: Command | None = None  # replaces the stored command (e.g. told_no_agent)
+
+
+@dataclass(frozen=True)
+class Bury:
+    """Given up: kept as a dead letter with its reason, out of its lane."""
+
+    attempts: int
+    error: str
+
+
+RowChange = Finish | Reschedule | Bury
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What is still queued for the conversation, after the row change was applied."""
+
+    room_request: bool  # an OpenRoom is still pending
+
+
+@dataclass(frozen=True)
+class Link:
+    """Which WhatsApp message became which Rocket.Chat message."""
+
+    whatsapp_id: str
+    rocketchat_id: str
+    direction: str  # 'in' (citizen -> room) | 'out' (agent -> citizen)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A delivery's result, written in one transaction if the lease is still held."""
+
+    claim: Claim
+    change: RowChange
+    links: tuple[Link, ...] = ()
+    counters: tuple[tuple[str, str], ...] = ()
+    step: Callable[[Conversation, Pending], Decision] | None = None
+
+
+# --- reads for operations --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyRecord:
+    conversation_id: int
+    department: str
+    score: int
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class CounterRecord:
+    day: str  # YYYY-MM-DD, UTC
+    name: str
+    label: str
+    value: int
+
+
+class Storage(Protocol):
+    async def apply(self, events: Sequence[Event]) -> list[Applied | Failed]:
+        """Each event in its own transaction or savepoint, in order; one whose step raises
+        is rolled back alone and returned as Failed. Raises StorageUnavailable if any of
+        them could not be committed (the ones before it may have been)."""
+        ...
+
+    async def record_rejected(self, source: str, reason: str, body: bytes) -> None:
+        """Keep a signed payload (or one item of it) the bridge could not use, for audit."""
+        ...
+
+    async def claim(self, owner: str, limit: int, lease: float) -> Claimed:
+        """Lease the due head row of up to `limit` lanes nobody holds a live lease on."""
+        ...
+
+    async def settle(self, settlement: Settlement) -> bool:
+        """Write a delivery's result; False (nothing written) if the lease was lost."""
+        ...
+
+    async def release(self, claims: Sequence[Claim]) -> None:
+        """Give leases back unsettled (shutdown): the rows are due again at once."""
+        ...
+
+    async def open_rooms(self) -> list[Conversation]:
+        """Conversations with an open room (reconciliation), from a read-only connection."""
+        ...
+
+    async def outbox_depth(self) -> dict[str, int]:
+        """Rows per state ('pending', 'dead')."""
+        ...
+
+    async def counters(self) -> list[CounterRecord]: ...
+
+    async def surveys(self) -> list[SurveyRecord]: ...
+
+    async def check_writable(self) -> None:
+        """Raise StorageUnavailable unless a write transaction can be started now."""
+        ...
+
+    async def close(self) -> None: ...

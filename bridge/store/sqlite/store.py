@@ -1,0 +1,179 @@
+"""The SQLite backend of the storage port: one writer thread with group commit (writer.py)
+for everything that writes, and an aiosqlite connection for reads that need no write lock
+(readiness, the reconciler's room list, reports). An in-memory database has no second
+connection that could see it, so there the reads go through the writer too.
+
+SQLite serves one bridge process: leases left by a process that died are cleared when the
+next one opens the file."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+import aiosqlite
+import structlog
+
+from bridge.core.model import Conversation
+from bridge.core.storage import (
+    Applied,
+    ByKey,
+    Claim,
+    Claimed,
+    CounterRecord,
+    Event,
+    Failed,
+    Outcome,
+    Settlement,
+    StorageUnavailable,
+    SurveyRecord,
+    UnreadableRow,
+)
+from bridge.store.sqlite import schema
+from bridge.store.sqlite.tx import CONVERSATION_COLUMNS, Tx, conversation
+from bridge.store.sqlite.writer import Writer
+
+Clock = Callable[[], float]
+T = TypeVar("T")
+
+log = structlog.get_logger("bridge.store.sqlite")
+
+
+class SqliteStore:
+    def __init__(self, writer: Writer, reader: aiosqlite.Connection | None, clock: Clock) -> None:
+        self._writer = writer
+        self._reader = reader
+        self._clock = clock
+        self._claims = itertools.count(1)
+
+    @classmethod
+    async def open(cls, path: Path | str, *, clock: Clock = time.time) -> SqliteStore:
+        """Open (creating and migrating) the database; raises StoreError or OSError."""
+        target = str(path)
+        writer = Writer(partial(_open_writer, target))
+        await writer.start()
+        reader = None
+        if target != schema.MEMORY:
+            try:
+                reader = await aiosqlite.connect(target, isolation_level=None)
+                reader.row_factory = sqlite3.Row
+                for pragma in schema.pragmas(read_only=True):
+                    await reader.execute(f"PRAGMA {pragma}")
+            except BaseException:
+                if reader is not None:
+                    await reader.close()
+                await writer.close()
+                raise
+        return cls(writer, reader, clock)
+
+    async def close(self) -> None:
+        try:
+            if self._reader is not None:
+                await self._reader.close()
+        finally:
+            await self._writer.close()
+
+    # --- writes -------------------------------------------------------------------------
+
+    async def apply(self, events: Sequence[Event]) -> list[Applied | Failed]:
+        futures = [self._writer.submit(partial(self._event, event)) for event in events]
+        results: list[Applied | Failed] = []
+        unavailable: StorageUnavailable | None = None
+        for future in futures:
+            try:
+                results.append(await future)
+            except StorageUnavailable as exc:
+                unavailable = exc
+            except Exception as exc:
+                results.append(Failed(exc))
+        if unavailable is not None:
+            raise unavailable
+        return results
+
+    def _event(self, event: Event, conn: sqlite3.Connection) -> Applied:
+        tx = Tx(conn, self._clock())
+        conv = tx.find(event.find)
+        if conv is None and not isinstance(event.find, ByKey):
+            return Applied(Outcome.UNKNOWN)
+        if event.seen is not None and not tx.mark_seen(event.seen.source, event.seen.external_id):
+            return Applied(Outcome.DUPLICATE, conv)
+        if conv is None:
+            assert isinstance(event.find, ByKey)
+            conv = tx.create(event.find.key, event.find.profile_name)
+        decision = event.step(conv)
+        enqueued = tx.write(conv, decision)
+        return Applied(Outcome.APPLIED, decision.conversation, enqueued)
+
+    async def record_rejected(self, source: str, reason: str, body: bytes) -> None:
+        await self._run(lambda tx: tx.reject(source, reason, body))
+
+    async def claim(self, owner: str, limit: int, lease: float) -> Claimed:
+        token = f"{owner}/{next(self._claims)}"
+
+        def unit(tx: Tx) -> Claimed:
+            claims, set_aside = tx.claim(token, limit, tx.now + lease)
+            return Claimed(claims, tx.next_due_at(), set_aside)
+
+        return await self._run(unit)
+
+    async def settle(self, settlement: Settlement) -> bool:
+        return await self._run(lambda tx: tx.settle(settlement))
+
+    async def release(self, claims: Sequence[Claim]) -> None:
+        await self._run(lambda tx: tx.release(claims))
+
+    async def check_writable(self) -> None:
+        """A write transaction started and committed empty (nothing reaches the disk)."""
+        await self._run(lambda tx: None)
+
+    async def _run(self, work: Callable[[Tx], T]) -> T:
+        clock = self._clock
+        return await self._writer.run(lambda conn: work(Tx(conn, clock())))
+
+    # --- reads --------------------------------------------------------------------------
+
+    async def _read(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        if self._reader is None:
+            return await self._writer.run(lambda conn: conn.execute(sql, tuple(args)).fetchall())
+        try:
+            return list(await self._reader.execute_fetchall(sql, tuple(args)))
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+    async def open_rooms(self) -> list[Conversation]:
+        rows = await self._read(
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE room_id IS NOT NULL"
+        )
+        found = []
+        for row in rows:
+            try:
+                found.append(conversation(row))
+            except UnreadableRow as exc:  # one damaged row must not hide every other room
+                log.error("store.unreadable", reason=str(exc))
+        return found
+
+    async def outbox_depth(self) -> dict[str, int]:
+        rows = await self._read("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        return {r[0]: r[1] for r in rows}
+
+    async def counters(self) -> list[CounterRecord]:
+        rows = await self._read("SELECT day, name, label, value FROM counter ORDER BY day, name")
+        return [CounterRecord(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def surveys(self) -> list[SurveyRecord]:
+        rows = await self._read(
+            "SELECT conversation_id, department, score, comment FROM survey ORDER BY id"
+        )
+        return [SurveyRecord(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def _open_writer(path: str) -> sqlite3.Connection:
+    conn = schema.connect(path)
+    # One process owns a SQLite file: leases still set were left by one that died.
+    conn.execute("UPDATE outbox SET lease = NULL, lease_until = NULL WHERE lease IS NOT NULL")
+    return conn

@@ -1,0 +1,170 @@
+"""Odd input and crashed work never stall the bridge (issue #8), over real HTTP with valid
+signatures: one bad item is recorded and its neighbours relayed, garbled auth headers get
+401, crashed workers restart and /readyz says so meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+
+from bridge.sandbox.graph_wire import meta_dumps, sign, text_message
+from tests.support.e2e import APP_SECRET, CITIZEN, RC_TOKEN, Env, settled, until
+
+OTHER = "5511900000077"
+
+
+@pytest.fixture
+def bridge_options() -> dict[str, Any]:
+    return {"bridge_restart_backoff_seconds": 0.5, "bridge_reconcile_seconds": 0.05}
+
+
+async def post_signed(env: Env, body: bytes) -> int:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{env.url}/webhooks/whatsapp",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": sign(APP_SECRET, body),
+            },
+        ) as answer,
+    ):
+        return answer.status
+
+
+async def raw_post(env: Env, path: str, header: bytes, body: bytes) -> int:
+    """A request with a header aiohttp's client would refuse to send (raw bytes)."""
+    url = urlsplit(env.url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+    ).encode()
+    writer.write(head + header + b"\r\n\r\n" + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    return int(status_line.split()[1])
+
+
+def rejected(env: Env) -> list[tuple[str, str, bytes]]:
+    with sqlite3.connect(env.settings.bridge_db) as conn:
+        rows = conn.execute("SELECT source, reason, body FROM rejected_payload ORDER BY id")
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
+
+
+async def test_a_poison_item_is_recorded_and_the_good_one_beside_it_relayed(env: Env) -> None:
+    good = text_message(CITIZEN, "mensagem boa")
+    poison = text_message(OTHER, "x")
+    poison["text"] = {"body": {"unexpected": ["types"]}}
+    poison["timestamp"] = "not a number"
+    body = env.graph.envelope_for(CITIZEN, good)
+    body["entry"][0]["changes"][0]["value"]["messages"].insert(0, poison)
+    assert await post_signed(env, meta_dumps(body)) == 200
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await until(lambda: "mensagem boa" in env.room_texts(env.room()["_id"]))
+    [(source, reason, raw)] = rejected(env)
+    assert source == "whatsapp" and reason.startswith("invalid message: ")
+    assert json.loads(raw)["id"] == poison["id"]  # the item itself, kept for audit
+
+
+async def test_a_non_ascii_signature_header_gets_401(env: Env) -> None:
+    body = meta_dumps(env.graph.make_text_payload(CITIZEN, "oi"))
+    header = b"X-Hub-Signature-256: sha256=\xc3\xa9\xff" + b"0" * 60
+    assert await raw_post(env, "/webhooks/whatsapp", header, body) == 401
+    assert env.rc.rooms == {}
+
+
+async def test_a_rocketchat_token_that_is_not_utf8_gets_401(env: Env) -> None:
+    header = b"X-RocketChat-Livechat-Token: " + RC_TOKEN.encode() + b"\xff\xfe"
+    assert await raw_post(env, "/webhooks/rocketchat", header, b'{"type": "Message"}') == 401
+
+
+async def ready(env: Env) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as http, http.get(f"{env.url}/readyz") as answer:
+        return answer.status, await answer.json()
+
+
+async def eventually_ready(env: Env, check: Callable[[int, dict[str, Any]], bool]) -> None:
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        status, body = await ready(env)
+        if check(status, body):
+            return
+        assert asyncio.get_running_loop().time() < deadline, body
+        await asyncio.sleep(0.02)
+
+
+def crash_once(target: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    calls = 0
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug nobody caught")
+        return await target(*args, **kwargs)
+
+    return flaky
+
+
+async def test_a_crashed_outbox_is_restarted_and_readyz_shows_it(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await eventually_ready(env, lambda status, _: status == 200)
+    store = env.parts.store
+    monkeypatch.setattr(store, "claim", crash_once(store.claim))
+    await env.graph.citizen_says(CITIZEN, "ainda chega?")
+    await eventually_ready(
+        env,
+        lambda status, body: status == 503 and body["workers"]["outbox"]["state"] == "restarting",
+    )
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await until(lambda: "ainda chega?" in env.room_texts(env.room()["_id"]))
+    await eventually_ready(env, lambda status, _: status == 200)
+    _, body = await ready(env)
+    assert body["workers"]["outbox"]["restarts"] == 1
+    assert body["workers"]["outbox"]["last_error"] == "RuntimeError"
+
+
+async def test_a_crashed_reconciler_is_restarted_and_readyz_shows_it(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await eventually_ready(env, lambda status, _: status == 200)
+    store = env.parts.store
+    monkeypatch.setattr(store, "open_rooms", crash_once(store.open_rooms))
+    await eventually_ready(
+        env,
+        lambda status, body: (
+            status == 503 and body["workers"]["reconciler"]["state"] == "restarting"
+        ),
+    )
+    await eventually_ready(
+        env,
+        lambda status, body: status == 200 and body["workers"]["reconciler"]["restarts"] == 1,
+    )
+
+
+async def test_an_html_answer_to_one_room_does_not_stop_reconciling_the_others(
+    env: Env,
+) -> None:
+    await env.graph.citizen_says(CITIZEN, "oi")
+    await env.graph.citizen_says(OTHER, "oi")
+    await until(lambda: len(env.rc.open_room_ids()) == 2)
+    await settled(env)
+    first, second = env.rc.open_room_ids()
+    env.rc.drop_webhooks = True
+    await env.rc.agent_says(second, "perdida no caminho")
+    env.rc.fail_next(f"messages.history/{first}", status=200, body="<html>login</html>")
+    replayed = await env.parts.reconciler.once()
+    assert replayed == 1
+    await until(lambda: any("perdida no caminho" in t for t in env.citizen_texts()))

@@ -1,0 +1,377 @@
+"""The store contract: what every backend of the storage port must do. Run against each
+backend in tests/store/backends.py (SQLite file and :memory:; PostgreSQL joins later)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bridge.core.decide import Decision
+from bridge.core.model import (
+    CitizenMessage,
+    Conversation,
+    ConversationKey,
+    Destination,
+    OpenRoom,
+    RelayToRoom,
+    RoomId,
+    SendText,
+    State,
+    VisitorToken,
+    WaId,
+    WaMessageId,
+)
+from bridge.core.storage import (
+    Applied,
+    Bury,
+    ById,
+    ByKey,
+    ByOutbound,
+    ByRoom,
+    Event,
+    Failed,
+    Finish,
+    Link,
+    Outcome,
+    Pending,
+    Reschedule,
+    Seen,
+    Settlement,
+)
+from tests.store.backends import BACKENDS, Backend
+
+KEY = ConversationKey("1122334455667", WaId("5511912345678"))
+OTHER = ConversationKey("1122334455667", WaId("5511900000000"))
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    async with BACKENDS[request.param](tmp_path) as opened:
+        yield opened
+
+
+def say(text: str, *more: str) -> Event:
+    """A step that appends to bot_state, enqueues a text per word and counts it."""
+
+    def step(conv: Conversation) -> Decision:
+        state = (conv.bot_state or "") + text
+        commands = tuple(SendText(t) for t in (text, *more))
+        return Decision(replace(conv, bot_state=state), commands, (("said", ""),))
+
+    return Event(ByKey(KEY, "Maria"), step)
+
+
+def seen(event: Event, external_id: str) -> Event:
+    return replace(event, seen=Seen("whatsapp", external_id))
+
+
+def boom(_conv: Conversation) -> Decision:
+    raise RuntimeError("a bug in a step")
+
+
+async def conversation(backend: Backend, key: ConversationKey = KEY) -> Conversation:
+    [result] = await backend.storage.apply([Event(ByKey(key), Decision)])
+    assert isinstance(result, Applied) and result.conversation is not None
+    return result.conversation
+
+
+async def texts_in_outbox(backend: Backend) -> list[str]:
+    rows = await backend.sql("SELECT command FROM outbox WHERE state = 'pending' ORDER BY id", ())
+    return [json.loads(r[0])["text"] for r in rows]
+
+
+# --- events: dedupe, find, write ------------------------------------------------------------
+
+
+async def test_an_event_is_applied_once_and_its_duplicate_writes_nothing(backend: Backend) -> None:
+    first, again = (
+        await backend.storage.apply([seen(say("a"), "wamid.1")]),
+        await backend.storage.apply([seen(say("a"), "wamid.1")]),
+    )
+    assert isinstance(first[0], Applied) and first[0].outcome is Outcome.APPLIED
+    assert first[0].enqueued == 1
+    assert again == [Applied(Outcome.DUPLICATE, first[0].conversation)]
+    assert await texts_in_outbox(backend) == ["a"]
+    assert (await conversation(backend)).bot_state == "a"
+
+
+async def test_the_same_id_from_another_source_is_not_a_duplicate(backend: Backend) -> None:
+    wa = seen(say("a"), "x")
+    rc = replace(say("b"), seen=Seen("rocketchat", "x"))
+    results = await backend.storage.apply([wa, rc])
+    assert [r.outcome for r in results if isinstance(r, Applied)] == [Outcome.APPLIED] * 2
+
+
+async def test_by_key_creates_the_conversation_once(backend: Backend) -> None:
+    a = await conversation(backend)
+    b = await conversation(backend)
+    other = await conversation(backend, OTHER)
+    assert a.id == b.id != other.id
+    assert (a.key, a.profile_name, a.state) == (KEY, "", State.BOT)
+
+
+async def test_an_unknown_room_writes_nothing_not_even_the_dedupe_mark(backend: Backend) -> None:
+    event = Event(ByRoom("room-1"), boom, Seen("rocketchat", "m1"))
+    assert await backend.storage.apply([event]) == [Applied(Outcome.UNKNOWN)]
+    conv = await conversation(backend)
+    opened = replace(conv, room_id=RoomId("room-1"), visitor_token=VisitorToken("t"))
+    await backend.storage.apply([Event(ById(conv.id), lambda c: Decision(opened))])
+    later = Event(ByRoom("room-1"), lambda c: Decision(replace(c, department="D")), event.seen)
+    [result] = await backend.storage.apply([later])
+    assert isinstance(result, Applied) and result.outcome is Outcome.APPLIED
+    assert result.conversation is not None and result.conversation.department == "D"
+
+
+async def test_by_outbound_finds_the_conversation_of_a_message_we_sent(backend: Backend) -> None:
+    conv = await conversation(backend)
+    await backend.storage.apply([say("oi")])
+    claims = (await backend.storage.claim("me", 10, 60)).claims
+    link = Link("wamid.out", "rc-1", "out")
+    assert await backend.storage.settle(Settlement(claims[0], Finish(), links=(link,)))
+    touch = Event(ByOutbound("wamid.out"), lambda c: Decision(replace(c, department="found")))
+    missing = Event(ByOutbound("wamid.unknown"), boom)
+    found, unknown = await backend.storage.apply([touch, missing])
+    assert isinstance(found, Applied) and found.conversation is not None
+    assert (found.conversation.id, found.conversation.department) == (conv.id, "found")
+    assert unknown == Applied(Outcome.UNKNOWN)
+
+
+async def test_events_for_one_conversation_apply_in_order_each_seeing_the_last(
+    backend: Backend,
+) -> None:
+    words = [f"{n:02d}." for n in range(40)]
+    # Submitted by concurrent callers as webhooks are: each step must see its predecessor.
+    await asyncio.gather(*(backend.storage.apply([say(w)]) for w in words))
+    assert (await conversation(backend)).bot_state == "".join(words)
+    assert await texts_in_outbox(backend) == words
+
+
+async def test_one_failing_event_rolls_back_alone_in_a_shared_commit(backend: Backend) -> None:
+    bad = Event(ByKey(OTHER), boom, Seen("whatsapp", "wamid.bad"))
+    results = await backend.storage.apply(
+        [seen(say("a"), "wamid.a"), bad, seen(say("b"), "wamid.b")]
+    )
+    assert isinstance(results[1], Failed) and isinstance(results[1].error, RuntimeError)
+    assert [r.outcome for r in results if isinstance(r, Applied)] == [Outcome.APPLIED] * 2
+    assert await texts_in_outbox(backend) == ["a", "b"]
+    # Nothing of the failed one stayed: not its conversation, not its dedupe mark.
+    assert await backend.sql("SELECT 1 FROM conversation WHERE wa_id = ?", (OTHER.wa_id,)) == []
+    retry = Event(ByKey(OTHER), Decision, Seen("whatsapp", "wamid.bad"))
+    [again] = await backend.storage.apply([retry])
+    assert isinstance(again, Applied) and again.outcome is Outcome.APPLIED
+
+
+async def test_a_stored_conversation_this_code_cannot_read_fails_its_event_alone(
+    backend: Backend,
+) -> None:
+    conv = await conversation(backend)
+    await backend.damage_conversation(conv.id)
+    results = await backend.storage.apply([say("x"), Event(ByKey(OTHER), Decision)])
+    assert isinstance(results[0], Failed)
+    assert isinstance(results[1], Applied) and results[1].outcome is Outcome.APPLIED
+
+
+async def test_counters_and_surveys_are_recorded_by_decisions(backend: Backend) -> None:
+    await backend.storage.apply([say("a"), say("b")])
+    counters = await backend.storage.counters()
+    assert [(c.name, c.label, c.value) for c in counters] == [("said", "", 2)]
+    assert len(counters[0].day) == 10
+
+
+# --- the outbox: claims, leases, settlements ------------------------------------------------
+
+
+async def enqueue(backend: Backend, *commands: object, key: ConversationKey = KEY) -> None:
+    event = Event(ByKey(key), lambda c: Decision(c, tuple(commands)))  # type: ignore[arg-type]
+    await backend.storage.apply([event])
+
+
+def message(n: int) -> CitizenMessage:
+    return CitizenMessage(KEY, WaMessageId(f"wamid.{n}"), 1_700_000_000 + n, "Maria", f"oi {n}")
+
+
+async def test_a_claim_hands_out_the_head_of_each_lane_only(backend: Backend) -> None:
+    relay = RelayToRoom(message(1))
+    opened = OpenRoom("Iluminação", "transcrição", {"cpf": "123"}, ("poste",), "urgent")
+    await enqueue(backend, opened, relay, SendText("olá"), SendText("tudo bem?"))
+    claimed = await backend.storage.claim("me", 10, 60)
+    assert sorted(type(c.row.command).__name__ for c in claimed.claims) == ["OpenRoom", "SendText"]
+    assert {c.row.destination for c in claimed.claims} == set(Destination)
+    head = next(c for c in claimed.claims if c.row.destination is Destination.ROCKETCHAT)
+    assert head.row.command == opened  # commands round-trip
+    assert head.conversation.key == KEY
+    # Leased lanes are not handed out again; their next rows wait behind them.
+    assert (await backend.storage.claim("other", 10, 60)).claims == []
+    assert await backend.storage.settle(Settlement(head, Finish()))
+    [after] = (await backend.storage.claim("other", 10, 60)).claims
+    assert after.row.command == relay
+
+
+async def test_a_claim_respects_the_limit_and_oldest_lanes_go_first(backend: Backend) -> None:
+    await enqueue(backend, SendText("first"))
+    await enqueue(backend, SendText("second"), key=OTHER)
+    [claim] = (await backend.storage.claim("me", 1, 60)).claims
+    assert claim.row.command == SendText("first")
+    claimed = await backend.storage.claim("me", 5, 60)
+    assert [c.row.command for c in claimed.claims] == [SendText("second")]
+
+
+async def test_a_rescheduled_row_waits_and_keeps_its_lane(backend: Backend) -> None:
+    await enqueue(backend, SendText("a"), SendText("b"))
+    [claim] = (await backend.storage.claim("me", 10, 60)).claims
+    change = Reschedule(delay=60, attempts=1, error="HTTP 503")
+    assert await backend.storage.settle(Settlement(claim, change))
+    claimed = await backend.storage.claim("me", 10, 60)
+    assert claimed.claims == []
+    assert claimed.next_due_at is not None and claimed.next_due_at > claim.row.created_at + 30
+    rows = await backend.sql("SELECT attempts, last_error FROM outbox ORDER BY id", ())
+    assert rows[0] == (1, "HTTP 503")
+
+
+async def test_a_reschedule_can_replace_the_stored_command(backend: Backend) -> None:
+    await enqueue(backend, OpenRoom("Atendimento", "t"))
+    [claim] = (await backend.storage.claim("me", 10, 60)).claims
+    told = OpenRoom("Atendimento", "t", told_no_agent=True)
+    assert await backend.storage.settle(Settlement(claim, Reschedule(0, 0, "no-agent", told)))
+    [again] = (await backend.storage.claim("me", 10, 60)).claims
+    assert again.row.command == told and again.row.attempts == 0
+
+
+async def test_a_buried_row_leaves_its_lane_as_a_dead_letter(backend: Backend) -> None:
+    await enqueue(backend, SendText("a"), SendText("b"))
+    [claim] = (await backend.storage.claim("me", 10, 60)).claims
+    settlement = Settlement(claim, Bury(3, "gave up"), counters=(("dead_letter", "whatsapp"),))
+    assert await backend.storage.settle(settlement)
+    [next_one] = (await backend.storage.claim("me", 10, 60)).claims
+    assert next_one.row.command == SendText("b")
+    assert await backend.storage.outbox_depth() == {"dead": 1, "pending": 1}
+    counters = await backend.storage.counters()
+    assert [(c.name, c.label, c.value) for c in counters] == [("dead_letter", "whatsapp", 1)]
+
+
+async def test_a_settlement_step_sees_what_is_still_pending(backend: Backend) -> None:
+    await enqueue(backend, RelayToRoom(message(1)), OpenRoom("Atendimento", "t"))
+    seen_pending: list[Pending] = []
+
+    def step(conv: Conversation, pending: Pending) -> Decision:
+        seen_pending.append(pending)
+        return Decision(replace(conv, department="after"), (SendText("aviso"),))
+
+    [relay] = (await backend.storage.claim("me", 10, 60)).claims
+    assert await backend.storage.settle(Settlement(relay, Finish(), step=step))
+    claimed = (await backend.storage.claim("me", 10, 60)).claims
+    [room] = [c for c in claimed if c.row.destination is Destination.ROCKETCHAT]
+    assert await backend.storage.settle(Settlement(room, Bury(1, "x"), step=step))
+    assert seen_pending == [Pending(room_request=True), Pending(room_request=False)]
+    assert (await conversation(backend)).department == "after"
+    assert await texts_in_outbox(backend) == ["aviso", "aviso"]
+
+
+async def test_a_settlement_whose_lease_was_taken_over_is_refused(backend: Backend) -> None:
+    await enqueue(backend, SendText("a"), SendText("b"))
+    [dead_owner] = (await backend.storage.claim("replica-1", 10, lease=0.05)).claims
+    await asyncio.sleep(0.1)  # the lease runs out (the owner died mid-delivery)
+    [taken] = (await backend.storage.claim("replica-2", 10, 60)).claims
+    assert taken.row.id == dead_owner.row.id and taken.lease != dead_owner.lease
+    assert not await backend.storage.settle(Settlement(dead_owner, Finish()))
+    assert await texts_in_outbox(backend) == ["a", "b"]  # the late settle wrote nothing
+    assert await backend.storage.settle(Settlement(taken, Finish()))
+    assert await texts_in_outbox(backend) == ["b"]
+
+
+async def test_released_claims_are_due_again_at_once(backend: Backend) -> None:
+    await enqueue(backend, SendText("a"))
+    claims = (await backend.storage.claim("me", 10, 600)).claims
+    await backend.storage.release(claims)
+    [again] = (await backend.storage.claim("me", 10, 600)).claims
+    assert again.row.id == claims[0].row.id
+    assert not await backend.storage.settle(Settlement(claims[0], Finish()))
+
+
+async def test_an_unreadable_row_is_set_aside_and_blocks_nobody(backend: Backend) -> None:
+    await enqueue(backend, SendText("a"), SendText("b"))
+    await enqueue(backend, SendText("other"), key=OTHER)
+    first = (await backend.sql("SELECT MIN(id) FROM outbox", ()))[0][0]
+    newer = '{"kind": "SendHologram", "text": "from a newer release"}'
+    await backend.sql("UPDATE outbox SET command = ? WHERE id = ?", (newer, first))
+    claimed = await backend.storage.claim("me", 10, 60)
+    assert claimed.set_aside == 1
+    assert sorted(c.row.command.text for c in claimed.claims) == ["b", "other"]  # type: ignore[union-attr]
+    dead = await backend.sql("SELECT state, last_error FROM outbox WHERE id = ?", (first,))
+    assert dead[0][0] == "dead" and "unreadable" in dead[0][1]
+
+
+async def test_rows_of_an_unreadable_conversation_are_set_aside(backend: Backend) -> None:
+    await enqueue(backend, SendText("a"))
+    await enqueue(backend, SendText("other"), key=OTHER)
+    await backend.damage_conversation((await conversation(backend)).id)
+    claimed = await backend.storage.claim("me", 10, 60)
+    assert [c.row.command for c in claimed.claims] == [SendText("other")]
+    assert claimed.set_aside == 1
+
+
+# --- cancellation and reads ---------------------------------------------------------------
+
+
+async def test_a_caller_cancelled_mid_transaction_leaves_the_store_usable(
+    backend: Backend,
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(conv: Conversation) -> Decision:
+        entered.set()
+        release.wait(5)
+        return Decision(replace(conv, bot_state="slow"))
+
+    caller = asyncio.create_task(backend.storage.apply([Event(ByKey(KEY), slow)]))
+    assert await asyncio.to_thread(entered.wait, 5)
+    caller.cancel()  # the webhook's client hung up while its transaction was running
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    release.set()
+    [after] = await backend.storage.apply([say("after")])
+    assert isinstance(after, Applied) and after.outcome is Outcome.APPLIED
+    await backend.storage.check_writable()
+
+
+@pytest.mark.parametrize("ticks", [0, 1, 2, 5])
+async def test_callers_cancelled_at_any_point_never_wedge_the_store(
+    backend: Backend, ticks: int
+) -> None:
+    callers = [asyncio.create_task(backend.storage.apply([say(f"{n}")])) for n in range(20)]
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    for caller in callers[::2]:
+        caller.cancel()
+    await asyncio.gather(*callers, return_exceptions=True)
+    claims = (await backend.storage.claim("me", 10, 60)).claims
+    assert await backend.storage.settle(Settlement(claims[0], Finish()))
+    await backend.storage.check_writable()
+
+
+async def test_open_rooms_and_outbox_depth(backend: Backend) -> None:
+    conv = await conversation(backend)
+    await conversation(backend, OTHER)
+    opened = replace(conv, room_id=RoomId("r1"), visitor_token=VisitorToken("t"))
+    await backend.storage.apply(
+        [Event(ById(conv.id), lambda c: Decision(opened, (SendText("x"),)))]
+    )
+    assert [c.id for c in await backend.storage.open_rooms()] == [conv.id]
+    assert await backend.storage.outbox_depth() == {"pending": 1}
+
+
+async def test_what_was_acknowledged_survives_a_reopen(backend: Backend) -> None:
+    if backend.reopen is None:
+        pytest.skip(f"{backend.name} keeps nothing once closed")
+    await backend.storage.apply([seen(say("durable"), "wamid.d")])
+    reopened = await backend.reopen()
+    [again] = await reopened.apply([seen(say("durable"), "wamid.d")])
+    assert isinstance(again, Applied) and again.outcome is Outcome.DUPLICATE
+    [claim] = (await reopened.claim("me", 10, 60)).claims
+    assert claim.row.command == SendText("durable")

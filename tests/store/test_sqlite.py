@@ -1,0 +1,137 @@
+"""What only the SQLite backend promises: its file, pragmas, migrations and group commit."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bridge.core.decide import Decision
+from bridge.core.model import ConversationKey, SendText, WaId
+from bridge.core.storage import Applied, ByKey, Event, Outcome, Seen, StorageUnavailable
+from bridge.store import SqliteStore, StoreError
+from bridge.store.sqlite.schema import migrations
+
+KEY = ConversationKey("1122334455667", WaId("5511912345678"))
+
+
+def hello(n: int) -> Event:
+    def step(conv):  # type: ignore[no-untyped-def]
+        return Decision(replace(conv, bot_state=str(n)), (SendText(f"oi {n}"),))
+
+    return Event(ByKey(KEY), step, Seen("whatsapp", f"wamid.{n}"))
+
+
+async def test_migrations_set_user_version_and_pragmas(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "bridge.db")
+    await store.close()
+    with sqlite3.connect(tmp_path / "bridge.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations())
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_refuses_a_database_newer_than_the_code(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {len(migrations()) + 1}")
+    with pytest.raises(StoreError, match="newer than this bridge"):
+        await SqliteStore.open(path)
+
+
+async def test_a_database_of_the_previous_release_is_migrated(tmp_path: Path) -> None:
+    """0001 and 0002 shipped before the outbox had leases; their rows must stay usable."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        for number, _name, sql in migrations()[:2]:
+            conn.executescript(f"{sql}\nPRAGMA user_version = {number};")
+        conn.execute(
+            "INSERT INTO conversation (id, phone_number_id, wa_id, updated_at) VALUES (1, ?, ?, 0)",
+            (KEY.phone_number_id, KEY.wa_id),
+        )
+        conn.execute(
+            "INSERT INTO outbox (conversation_id, destination, command, next_attempt_at,"
+            ' created_at) VALUES (1, \'whatsapp\', \'{"kind": "SendText", "text": "x"}\', 0, 0)'
+        )
+    store = await SqliteStore.open(path)
+    try:
+        [claim] = (await store.claim("me", 5, 60)).claims
+        assert claim.row.command == SendText("x")
+    finally:
+        await store.close()
+
+
+async def test_leases_of_a_crashed_process_are_cleared_when_the_file_is_reopened(
+    tmp_path: Path,
+) -> None:
+    store = await SqliteStore.open(tmp_path / "b.db")
+    await store.apply([hello(1)])
+    held = (await store.claim("crashed", 5, lease=600)).claims
+    await store.close()
+    reopened = await SqliteStore.open(tmp_path / "b.db")
+    try:
+        [claim] = (await reopened.claim("restarted", 5, 600)).claims
+        assert claim.row.id == held[0].row.id
+    finally:
+        await reopened.close()
+
+
+async def test_concurrent_transactions_share_commits(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "b.db")
+    try:
+        results = await store.apply([hello(n) for n in range(200)])
+        writer = store._writer
+        assert all(isinstance(r, Applied) and r.outcome is Outcome.APPLIED for r in results)
+        assert writer.units >= 200
+        assert writer.commits < writer.units / 2
+    finally:
+        await store.close()
+
+
+async def test_a_full_disk_is_storage_unavailable_and_the_store_recovers(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "b.db")
+    try:
+        await store.apply([hello(0)])
+
+        def fill(conn: sqlite3.Connection) -> None:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {pages}")
+
+        await store._writer.run(fill)
+        big = [hello(n) for n in range(1, 400)]
+        with pytest.raises(StorageUnavailable):
+            await store.apply(big)
+        await store._writer.run(lambda conn: conn.execute("PRAGMA max_page_count = 1073741823"))
+        results = await store.apply([hello(5000)])
+        assert isinstance(results[0], Applied) and results[0].outcome is Outcome.APPLIED
+        await store.check_writable()
+    finally:
+        await store.close()
+
+
+async def test_a_locked_database_is_storage_unavailable(tmp_path: Path) -> None:
+    """Another process holding the write lock past busy_timeout (a backup gone wrong)."""
+    store = await SqliteStore.open(tmp_path / "b.db")
+    await store._writer.run(lambda conn: conn.execute("PRAGMA busy_timeout = 50"))
+    other = sqlite3.connect(tmp_path / "b.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageUnavailable):
+            await store.check_writable()
+        with pytest.raises(StorageUnavailable):
+            await store.apply([hello(1)])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await store.check_writable()
+    await store.close()
+
+
+async def test_closing_fails_late_callers_cleanly(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "b.db")
+    await store.close()
+    with pytest.raises(StorageUnavailable):
+        await store.apply([hello(1)])
+    await asyncio.sleep(0)
