@@ -121,7 +121,10 @@ TARGETS = (
     Target("ingest_rate", "ingest ≥ 2,000 signed webhooks/s", 2000, True),
     Target("ingest_ratio", "ingest ≥ 40% of bare aiohttp", 0.40, True),
     Target("relay_rate", "citizen → agent ≥ 1,000 msg/s sustained", 1000, True),
+    Target("relay_ratio", "citizen → agent ≥ 50% of the bare forwarder", 0.50, True),
     Target("relay_p99_ms", "p99 added latency ≤ 25 ms at 200/s", 25, False),
+    Target("agent_keeps_up", "agent → citizen keeps up at 200/s (1 = yes)", 1, True),
+    Target("agent_relay_p99_ms", "agent → citizen p99 ≤ 25 ms at 200/s", 25, False),
     Target("stored_rss_mb", "≤ 80 MB RSS with 100,000 conversations", 80, False),
     Target("startup_s", "start-up ≤ 1 s (100,000 conversations)", 1.0, False),
 )

@@ -34,14 +34,26 @@ Record = list[Any]
 
 
 class RecordingGraph(FakeGraph):
-    """Records each accepted send as [t, wa_id, kind, text]; emits no status webhooks."""
+    """Records each accepted send as [t, wa_id, kind, text]. Status webhooks only when
+    switched on (the statuses phase): `sent` and `delivered` for every message, `read` for
+    every second one, as Meta sends them for a citizen who opens the chat now and then."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.received: list[Record] = []
+        self.statuses = False
+        self._sends = 0
 
     def after_send(self, record: dict[str, Any], kind: str, wa_id: str) -> None:
         self.received.append([time.monotonic(), wa_id, kind, _text_of(record, kind)])
+        if self.statuses and self.webhook_url:
+            self._sends += 1
+            self._tasks.spawn(self._statuses(record, kind, wa_id, read=self._sends % 2 == 0))
+
+    async def _statuses(self, record: dict[str, Any], kind: str, wa_id: str, read: bool) -> None:
+        await self._status_ladder(record, kind, wa_id, None)
+        if read:
+            await self.citizen_reads(str(record["_wamid"]))
 
 
 class RecordingRocketChat(FakeRocketChat):
@@ -124,6 +136,8 @@ class Control:
                 "rc_failed": self.rc.failed_requests,
                 "graph_received": len(self.graph.received),
                 "graph_requests": len(self.graph.requests),
+                "graph_webhooks": len(self.graph.webhook_log),
+                "graph_webhooks_not_200": sum(1 for s, _ in self.graph.webhook_log if s != 200),
             }
         )
 
@@ -131,6 +145,11 @@ class Control:
         body = await request.json()
         if "rc_webhook_url" in body:
             self.rc.webhook_url = body["rc_webhook_url"]
+        if "graph_webhook_url" in body:
+            self.graph.webhook_url = body["graph_webhook_url"]
+        if "graph_statuses" in body:
+            self.graph.statuses = bool(body["graph_statuses"])
+        await self.graph.wait_idle()  # the last phase's status webhooks are all sent
         return web.json_response({"ok": True})
 
     async def agent_payloads(self, request: web.Request) -> web.Response:

@@ -16,6 +16,8 @@ def figures(r: Mapping[str, Any]) -> dict[str, Any]:
     """The headline numbers, flat; keys of TARGETS among them."""
     b, base = r["bridge"], r["baseline"]
     c2a, a2c = b["citizen_to_agent"], b["agent_to_citizen"]
+    st = b["agent_to_citizen_statuses"]
+    statuses = st["status_webhooks"]
     stored = r["stored"]
     rss = [stored["memory_idle"].get("rss_mb"), stored["memory_after_burst"].get("rss_mb")]
     return {
@@ -33,10 +35,19 @@ def figures(r: Mapping[str, Any]) -> dict[str, Any]:
         "baseline_forward_rate": base["forward"]["relay"]["sustained_rate"],
         "baseline_forward_p99_ms": base["forward"]["fixed"]["delivery"]["latency"]["p99_ms"],
         "relay_ratio": r["ratios"]["relay"],
+        "relay_ratio_upper_bound": not r["ratios"]["relay_baseline_saturated"],
+        "agent_keeps_up": 1 if a2c["fixed"]["delivery"]["keeps_up"] else 0,
         "agent_relay_rate": a2c["relay"]["sustained_rate"],
         "agent_relay_max_rate": a2c["relay"]["max_delivery_rate"],
         "agent_relay_p50_ms": a2c["fixed"]["delivery"]["latency"]["p50_ms"],
         "agent_relay_p99_ms": a2c["fixed"]["delivery"]["latency"]["p99_ms"],
+        "status_relay_rate": st["relay"]["sustained_rate"],
+        "status_relay_max_rate": st["relay"]["max_delivery_rate"],
+        "status_relay_p50_ms": st["fixed"]["delivery"]["latency"]["p50_ms"],
+        "status_relay_p99_ms": st["fixed"]["delivery"]["latency"]["p99_ms"],
+        "status_webhooks_per_reply": round(statuses["sent"] / statuses["replies"], 2)
+        if statuses["replies"]
+        else None,
         "bot_replies_rate": r["bot"].get("sustained_replies_rate"),
         "bot_turn_p50_ms": r["bot"].get("turn_latency_at_sustained", {}).get("p50_ms"),
         "bot_turn_p99_ms": r["bot"].get("turn_latency_at_sustained", {}).get("p99_ms"),
@@ -100,6 +111,24 @@ def rows(r: Mapping[str, Any], f: Mapping[str, Any]) -> list[Row]:
             f"latency p50 / p99 at {rate:g}/s",
             (f["agent_relay_p50_ms"], f["agent_relay_p99_ms"]),
             "ms",
+        ),
+        (
+            "3+ statuses",
+            "agent → citizen with status webhooks: sustained rate",
+            f["status_relay_rate"],
+            "msg/s",
+        ),
+        (
+            "3+ statuses",
+            f"latency p50 / p99 at {rate:g}/s",
+            (f["status_relay_p50_ms"], f["status_relay_p99_ms"]),
+            "ms",
+        ),
+        (
+            "3+ statuses",
+            "status webhooks per reply (sent, delivered, read)",
+            f["status_webhooks_per_reply"],
+            "webhooks",
         ),
         ("4 bot", "sustained replies", f["bot_replies_rate"], "replies/s"),
         ("4 bot", "turn latency p50 / p99", (f["bot_turn_p50_ms"], f["bot_turn_p99_ms"]), "ms"),
@@ -235,6 +264,13 @@ def _series(r: Mapping[str, Any]) -> list[tuple[str, Sequence[Mapping[str, Any]]
         (
             "Bridge, agent → citizen (scenario 3)",
             [b["agent_to_citizen"]["fixed"], *b["agent_to_citizen"]["steps"]],
+        ),
+        (
+            "Bridge, agent → citizen with Meta's status webhooks (scenario 3+)",
+            [
+                b["agent_to_citizen_statuses"]["fixed"],
+                *b["agent_to_citizen_statuses"]["steps"],
+            ],
         ),
         ("Bare aiohttp, acknowledge only (scenario 5)", base["ack"]["steps"]),
         (

@@ -87,7 +87,37 @@ async def bridge_scenarios(
     return {
         "citizen_to_agent": await relay(h, inbound, "c", room_of, failures),
         "agent_to_citizen": await relay(h, outbound, "a", room_of, failures),
+        "agent_to_citizen_statuses": await with_statuses(h, bridge, url, room_of, failures),
     }
+
+
+async def with_statuses(
+    h: Harness, bridge: Child, url: str, room_of: Mapping[str, str], failures: list[str]
+) -> dict[str, Any]:
+    """Agent replies again, now with the `sent`/`delivered`/`read` webhooks Meta sends for
+    each of them (2.5 per reply on average): ingest load on the same bridge."""
+    stream = Stream(
+        "bridge agent>citizen+st", f"{url}/webhooks/rocketchat", "rocketchat", "graph", bridge
+    )
+    before = await h.get("/counts")
+    switch = {"graph_webhook_url": f"{url}/webhooks/whatsapp", "graph_statuses": True}
+    await h.post("/configure", switch)
+    try:
+        out = await relay(h, stream, "s", room_of, failures)
+    finally:
+        await h.post("/configure", {"graph_statuses": False})
+    after = await h.get("/counts")
+    sent = after["graph_webhooks"] - before["graph_webhooks"]
+    refused = after["graph_webhooks_not_200"] - before["graph_webhooks_not_200"]
+    replies = after["graph_received"] - before["graph_received"]
+    out["status_webhooks"] = {"sent": sent, "not_200": refused, "replies": replies}
+    print(
+        f"  status webhooks: {sent:,} for {replies:,} replies, {refused} not answered 200",
+        flush=True,
+    )
+    if refused:
+        failures.append(f"statuses phase: {refused} status webhooks not answered 200")
+    return out
 
 
 async def baseline_scenarios(

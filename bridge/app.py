@@ -144,6 +144,7 @@ def _assemble(
     supervisor.add("outbox", outbox.run)
     supervisor.add("reconciler", reconciler.run, once=settings.bridge_reconcile_seconds <= 0)
     supervisor.add("probe", lambda: probe_remotes(graph, rocketchat), once=True)
+    supervisor.add("store", store.maintain)
     return Parts(store, intake, outbox, reconciler, graph, rocketchat, supervisor)
 
 

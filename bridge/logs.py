@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -67,3 +68,16 @@ def configure(level: str = "info", fmt: str = "json") -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
+
+
+SLOW_WEBHOOK_MS = 1000.0  # senders give up after a few seconds (Meta, Rocket.Chat: 5 s)
+
+
+def handled(logger: Any, started: float, **fields: Any) -> None:
+    """One line per webhook at debug level; at warning when it was slow. At thousands of
+    webhooks a second an info line each is noise; rates are what metrics are for."""
+    ms = round((time.perf_counter() - started) * 1000, 2)
+    if ms >= SLOW_WEBHOOK_MS:
+        logger.warning("webhook.slow", ms=ms, **fields)
+    else:
+        logger.debug("webhook.handled", ms=ms, **fields)

@@ -78,7 +78,18 @@ class CitizenMessage:
     location: Location | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies through reflection, and this runs for
+        # every message the outbox stores.
+        return {
+            "key": {"phone_number_id": self.key.phone_number_id, "wa_id": self.key.wa_id},
+            "wamid": self.wamid,
+            "timestamp": self.timestamp,
+            "profile_name": self.profile_name,
+            "text": self.text,
+            "choice_id": self.choice_id,
+            "media": asdict(self.media) if self.media else None,
+            "location": asdict(self.location) if self.location else None,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CitizenMessage:

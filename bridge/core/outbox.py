@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import random
 import time
+from dataclasses import replace
 
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
@@ -33,6 +34,7 @@ from bridge.core.storage import (
     Finish,
     Link,
     Reschedule,
+    Settled,
     Settlement,
     Storage,
     StorageUnavailable,
@@ -68,6 +70,7 @@ class Outbox:
         self._lease = lease
         self._deadline = lease * 0.8
         self._inflight: dict[asyncio.Task[None], Claim] = {}
+        self._starved = False  # the last dispatch had more due rows than free slots
 
     def idle(self) -> bool:
         """True when no delivery is in flight (tests and the sandbox wait on it)."""
@@ -88,7 +91,8 @@ class Outbox:
 
     async def _dispatch(self) -> float | None:
         free = self._slots - len(self._inflight)
-        if free <= 0:
+        self._starved = free <= 0
+        if self._starved:
             return None
         try:
             claimed = await self._storage.claim(self._owner, free, self._lease)
@@ -99,11 +103,13 @@ class Outbox:
             task = asyncio.create_task(self._deliver(claim))
             self._inflight[task] = claim
             task.add_done_callback(self._done)
+        self._starved = len(claimed.claims) >= free
         return claimed.next_due_at
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
-        self.wake()
+        if self._starved:  # a slot is free again for what the last dispatch left
+            self.wake()
 
     async def _wait(self, next_at: float | None) -> None:
         # Something due but not handed out (its lane is busy, no free slot) is picked up
@@ -127,13 +133,20 @@ class Outbox:
             with contextlib.suppress(Exception):
                 await self._storage.release(claims)
 
-    async def _deliver(self, claim: Claim) -> None:
-        row = claim.row
-        kind = type(row.command).__name__
-        bound = log.bind(row=row.id, conversation=row.conversation_id, kind=kind)
-        settlement = await self._attempt(claim, bound)
-        _log_settlement(settlement, bound)
-        await self._settle(settlement, bound)
+    async def _deliver(self, claim: Claim | None) -> None:
+        """Work a lane through: each settlement hands over the lane's next due row."""
+        task = asyncio.current_task()
+        while claim is not None:
+            if task is not None:
+                self._inflight[task] = claim  # what to give back if we are stopped
+            row = claim.row
+            kind = type(row.command).__name__
+            bound = log.bind(row=row.id, conversation=row.conversation_id, kind=kind)
+            settlement = await self._attempt(claim, bound)
+            _log_settlement(settlement, bound)
+            claim = await self._settle(replace(settlement, then_lease=self._lease), bound)
+            if settlement.step is not None or isinstance(settlement.change, Reschedule):
+                self.wake()  # rows for other lanes, or a new due time, for the dispatcher
 
     async def _attempt(self, claim: Claim, bound: Logger) -> Settlement:
         row, rules, jitter = claim.row, self._rules, random.random()
@@ -167,7 +180,20 @@ class Outbox:
         links = tuple(Link(*link) for link in done.links)
         return outcomes.delivered(claim, links)
 
-    async def _settle(self, settlement: Settlement, bound: Logger) -> None:
+    async def _settle(self, settlement: Settlement, bound: Logger) -> Claim | None:
+        """Write the result; the lane's next row when the store handed it over."""
+        settled: Settled | None
+        try:
+            settled = await self._storage.settle(settlement)
+        except StorageUnavailable:
+            settled = await self._settle_patiently(settlement, bound)
+        if settled is None:
+            return None
+        if not settled.held:
+            bound.warning("outbox.lease_lost")
+        return settled.next
+
+    async def _settle_patiently(self, settlement: Settlement, bound: Logger) -> Settled | None:
         # A database that fails for a moment must not turn a delivered message into a
         # second delivery: keep trying for a while. Past that the lease runs out and the
         # row is delivered again (at least once).
@@ -180,12 +206,10 @@ class Outbox:
         try:
             async for attempt in retrying:
                 with attempt:
-                    held = await self._storage.settle(settlement)
+                    return await self._storage.settle(replace(settlement, then_lease=None))
         except StorageUnavailable as exc:
             bound.error("outbox.settle_failed", error=str(exc))
-            return
-        if not held:
-            bound.warning("outbox.lease_lost")
+        return None
 
     def _opened(self, conv: Conversation) -> RoomOpened:
         async def opened(token: VisitorToken, room: RoomId) -> None:

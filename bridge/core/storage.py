@@ -182,13 +182,24 @@ class Link:
 
 @dataclass(frozen=True)
 class Settlement:
-    """A delivery's result, written in one transaction if the lease is still held."""
+    """A delivery's result, written in one transaction if the lease is still held.
+
+    With `then_lease`, a row that left its lane (Finish, Bury) hands the lane on: its next
+    due row is claimed in the same transaction, under a lease of that many seconds, so a
+    busy lane is worked through without going back to the queue."""
 
     claim: Claim
     change: RowChange
     links: tuple[Link, ...] = ()
     counters: tuple[tuple[str, str], ...] = ()
     step: Callable[[Conversation, Pending], Decision] | None = None
+    then_lease: float | None = None
+
+
+@dataclass(frozen=True)
+class Settled:
+    held: bool  # False: the lease was lost and nothing was written
+    next: Claim | None = None  # the lane's next row, when `then_lease` asked for it
 
 
 # --- reads for operations --------------------------------------------------------------
@@ -225,8 +236,8 @@ class Storage(Protocol):
         """Lease the due head row of up to `limit` lanes nobody holds a live lease on."""
         ...
 
-    async def settle(self, settlement: Settlement) -> bool:
-        """Write a delivery's result; False (nothing written) if the lease was lost."""
+    async def settle(self, settlement: Settlement) -> Settled:
+        """Write a delivery's result, unless the lease was lost (then nothing is written)."""
         ...
 
     async def release(self, claims: Sequence[Claim]) -> None:
@@ -247,6 +258,10 @@ class Storage(Protocol):
 
     async def check_writable(self) -> None:
         """Raise StorageUnavailable unless a write transaction can be started now."""
+        ...
+
+    async def maintain(self) -> None:
+        """Background upkeep the backend needs; runs (supervised) until cancelled."""
         ...
 
     async def close(self) -> None: ...

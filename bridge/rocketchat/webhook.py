@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from bridge.core.intake import Intake, accepted
 from bridge.core.storage import Event, Failed, StorageUnavailable
 from bridge.errors import where
+from bridge.logs import handled
 from bridge.rocketchat import wire
 
 log = structlog.get_logger("bridge.rocketchat.webhook")
@@ -49,12 +50,12 @@ class RocketChatWebhook:
             # room's history for whatever it gives up on.
             log.error("webhook.storage_unavailable", source="rocketchat", error=str(exc))
             return web.json_response({"error": "storage unavailable"}, status=503)
-        log.info(
-            "webhook.handled",
+        handled(
+            log,
+            started,
             source="rocketchat",
             type=kind,
             accepted=accepted,
-            ms=round((time.perf_counter() - started) * 1000, 2),
         )
         return _ack()
 

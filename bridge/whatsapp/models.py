@@ -133,3 +133,32 @@ class Status(_Item):
     id: str = ""
     status: str = ""
     errors: list[ErrorObject] = Field(default_factory=list)
+
+
+# --- the whole delivery in one pass (wire.py's fast path) ---------------------------------
+
+
+class Metadata(_Item):
+    phone_number_id: str = ""
+
+
+class Value(_Item):
+    metadata: Metadata = Field(default_factory=Metadata)
+    contacts: list[Contact] = Field(default_factory=list)
+    messages: list[Message] = Field(default_factory=list)
+    statuses: list[Status] = Field(default_factory=list)
+    errors: list[object] = Field(default_factory=list)
+
+
+class Change(_Item):
+    field: str
+    value: Value = Field(default_factory=Value)
+
+
+class Entry(_Item):
+    changes: list[Change] = Field(default_factory=list)
+
+
+class Delivery(_Item):
+    object: str
+    entry: list[Entry]

@@ -15,6 +15,7 @@ from bridge.core.intake import Intake, accepted
 from bridge.core.model import CitizenMessage, OutboundFailed
 from bridge.core.storage import Event, Failed, StorageUnavailable
 from bridge.errors import where
+from bridge.logs import handled
 from bridge.whatsapp import wire
 
 log = structlog.get_logger("bridge.whatsapp.webhook")
@@ -70,7 +71,7 @@ class WhatsAppWebhook:
             return web.json_response({"error": "invalid signature"}, status=401)
         intake = self._get_intake()
         try:
-            items = [wire.Parsed(self._ours(p.item), p.raw) for p in wire.parse_items(body)]
+            items = wire.parse_items(body, self._number)
         except (ValidationError, ValueError) as exc:
             items = [wire.Parsed(wire.Skipped(f"malformed: {type(exc).__name__}", True), body)]
         try:
@@ -80,12 +81,12 @@ class WhatsAppWebhook:
             # and what was already committed is deduplicated then.
             log.error("webhook.storage_unavailable", source="whatsapp", error=str(exc))
             return web.json_response({"error": "storage unavailable"}, status=503)
-        log.info(
-            "webhook.handled",
+        handled(
+            log,
+            started,
             source="whatsapp",
             items=len(items),
             accepted=accepted,
-            ms=round((time.perf_counter() - started) * 1000, 2),
         )
         return web.json_response({"status": "ok"})
 
@@ -115,11 +116,3 @@ class WhatsAppWebhook:
                 log.error("webhook.item_failed", source="whatsapp", reason=reason)
                 await intake.reject("whatsapp", reason, parsed.raw)
         return accepted(results)
-
-    def _ours(self, item: wire.Item) -> wire.Item:
-        """A message to another number of the same WhatsApp account is kept for audit, not
-        relayed: its replies would leave from our number (one number per bridge for now)."""
-        if isinstance(item, CitizenMessage) and item.key.phone_number_id != self._number:
-            log.warning("webhook.other_number", phone_number_id=item.key.phone_number_id)
-            return wire.Skipped(f"other number {item.key.phone_number_id}", record=True)
-        return item

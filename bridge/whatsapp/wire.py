@@ -3,28 +3,27 @@
 Parsing is lenient by design: Meta adds keys and message kinds without notice, and an item
 we cannot use must be recorded and acknowledged, never answered with a 5xx that Meta would
 retry for seven days (§4.2). Each item is validated on its own (models.py): one that does
-not fit is recorded and its neighbours go on.
+not fit is recorded with its own JSON, and its neighbours go on.
+
+Ordinary deliveries take a fast path: the whole body validated in one pass. Any body that
+pass cannot take as it is (an item that does not fit, or one to record) is parsed again
+item by item.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge.core.model import (
-    CitizenMessage,
-    ConversationKey,
-    Location,
-    Media,
-    OutboundFailed,
-    WaId,
-    WaMessageId,
-)
-from bridge.whatsapp import models
+from bridge.core.model import CitizenMessage
+from bridge.whatsapp import convert, models
+from bridge.whatsapp.convert import Item, Skipped
+
+__all__ = ["Item", "Parsed", "Skipped", "dumps_compact", "parse", "parse_items"]
 
 
 class _Lenient(BaseModel):
@@ -55,38 +54,83 @@ class Envelope(_Lenient):
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """An item we acknowledge but do not act on; `record` marks the unexpected ones."""
+class _InBody:
+    """Where the fast path found an item: its JSON is cut out only if someone asks."""
 
-    reason: str
-    record: bool
-
-
-Item = CitizenMessage | OutboundFailed | Skipped
+    body: bytes
+    number: str | None
+    index: int
 
 
 @dataclass(frozen=True)
 class Parsed:
     item: Item
-    raw: bytes  # the item's own JSON (message, status, change or error object)
+    source: Any  # what it was parsed from: bytes, the item's JSON object, or _InBody
+
+    @property
+    def raw(self) -> bytes:
+        """The item's own JSON (message, status, change or error object), for the audit."""
+        if isinstance(self.source, _InBody):
+            return _slow(self.source.body, self.source.number)[self.source.index].raw
+        return self.source if isinstance(self.source, bytes) else dumps_compact(self.source)
 
 
-def parse(body: bytes) -> list[Item]:
+def parse(body: bytes, number: str | None = None) -> list[Item]:
     """Every entry × change × message × status of one delivery, in order."""
-    return [p.item for p in parse_items(body)]
+    return [p.item for p in parse_items(body, number)]
 
 
-def parse_items(body: bytes) -> list[Parsed]:
+def parse_items(body: bytes, number: str | None = None) -> list[Parsed]:
     """As `parse`, each item with its own JSON. Raises ValueError only when the envelope
-    itself is unusable; an item that does not fit its model is a recorded Skipped."""
+    itself is unusable. With `number`, messages to another phone number of the account are
+    recorded, not relayed: their replies would leave from ours."""
+    fast = _fast(body, number)
+    if fast is not None:
+        return [Parsed(item, _InBody(body, number, n)) for n, item in enumerate(fast)]
+    return _slow(body, number)
+
+
+def _slow(body: bytes, number: str | None) -> list[Parsed]:
     envelope = Envelope.model_validate_json(body)
     if envelope.object != "whatsapp_business_account":
         return [Parsed(Skipped(f"object {envelope.object!r}", record=True), body)]
     items: list[Parsed] = []
     for raw_entry in envelope.entry:
         for raw_change in _changes(raw_entry, items):
-            items.extend(_change(raw_change))
+            items.extend(_change(raw_change, number))
     return items
+
+
+def _fast(body: bytes, number: str | None) -> list[Item] | None:
+    try:
+        delivery = models.Delivery.model_validate_json(body)
+    except ValueError:
+        return None
+    if delivery.object != "whatsapp_business_account":
+        return None
+    items: list[Item] = []
+    for change in (c for entry in delivery.entry for c in entry.changes):
+        value = change.value
+        if change.field != "messages":
+            items.append(Skipped(f"field {change.field}", record=False))
+            continue
+        if value.errors:
+            return None
+        names, to = _names(value.contacts), value.metadata.phone_number_id
+        messages = [convert.message(m, to, names) for m in value.messages]
+        if _other_number(messages, to, number):
+            return None
+        items += messages
+        items += [convert.status(s) for s in value.statuses]
+    if any(isinstance(item, Skipped) and item.record for item in items):
+        return None  # the slow path keeps each one's own JSON
+    return items
+
+
+def _other_number(items: list[Item], to: str, number: str | None) -> bool:
+    """A message to another number of the same WhatsApp account: its replies would leave
+    from ours (one number per bridge), so it is kept for audit instead of relayed."""
+    return number is not None and to != number and any(isinstance(i, CitizenMessage) for i in items)
 
 
 def _changes(raw_entry: dict[str, Any], out: list[Parsed]) -> list[dict[str, Any]]:
@@ -97,7 +141,7 @@ def _changes(raw_entry: dict[str, Any], out: list[Parsed]) -> list[dict[str, Any
         return []
 
 
-def _change(raw: dict[str, Any]) -> Iterator[Parsed]:
+def _change(raw: dict[str, Any], number: str | None) -> Iterator[Parsed]:
     try:
         change = Change.model_validate(raw)
         value = Value.model_validate(change.value) if change.field == "messages" else None
@@ -106,24 +150,33 @@ def _change(raw: dict[str, Any]) -> Iterator[Parsed]:
         return
     if value is None:
         # account_update, templates, calls...: subscribed fields the bridge has no use for.
-        yield Parsed(Skipped(f"field {change.field}", record=False), dumps_compact(raw))
+        yield Parsed(Skipped(f"field {change.field}", record=False), raw)
         return
     phone_number_id = str(value.metadata.get("phone_number_id") or "")
-    names = _profile_names(value.contacts)
+    names = _names(_contacts(value.contacts))
     for message in value.messages:
-        yield _one(message, lambda m: _message(m, phone_number_id, names), "message")
+        yield _message(message, phone_number_id, names, number)
     for status in value.statuses:
-        yield _one(status, _status, "status")
+        try:
+            yield Parsed(convert.status(models.Status.model_validate(status)), status)
+        except ValidationError as exc:
+            yield _invalid("status", status, exc)
     for error in value.errors:
         code = error.get("code") if isinstance(error, dict) else None
-        yield Parsed(Skipped(f"value error {code}", record=True), dumps_compact(error))
+        yield Parsed(Skipped(f"value error {code}", record=True), error)
 
 
-def _one(raw: dict[str, Any], convert: Callable[[dict[str, Any]], Item], what: str) -> Parsed:
+def _message(
+    raw: dict[str, Any], phone_number_id: str, names: dict[str, str], number: str | None
+) -> Parsed:
     try:
-        return Parsed(convert(raw), dumps_compact(raw))
+        message = models.Message.model_validate(raw)
     except ValidationError as exc:
-        return _invalid(what, raw, exc)
+        return _invalid("message", raw, exc)
+    item = convert.message(message, phone_number_id, names)
+    if _other_number([item], phone_number_id, number):
+        return Parsed(Skipped(f"other number {phone_number_id}", record=True), raw)
+    return Parsed(item, raw)
 
 
 def _invalid(what: str, raw: Any, exc: ValidationError) -> Parsed:
@@ -131,115 +184,26 @@ def _invalid(what: str, raw: Any, exc: ValidationError) -> Parsed:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or what
     reason = f"invalid {what}: {where}: {first['type']}"
-    return Parsed(Skipped(reason, record=True), dumps_compact(raw))
+    return Parsed(Skipped(reason, record=True), raw)
 
 
-def _profile_names(contacts: list[dict[str, Any]]) -> dict[str, str]:
-    names = {}
-    for raw in contacts:
+def _contacts(raw: list[dict[str, Any]]) -> list[models.Contact]:
+    found = []
+    for contact in raw:
         try:
-            contact = models.Contact.model_validate(raw)
+            found.append(models.Contact.model_validate(contact))
         except ValidationError:
             continue  # only a display name is lost
+    return found
+
+
+def _names(contacts: list[models.Contact]) -> dict[str, str]:
+    names = {}
+    for contact in contacts:
         for ident in (contact.wa_id, contact.user_id):
             if ident:
                 names[ident] = contact.profile.name or ""
     return names
-
-
-def _message(raw: dict[str, Any], phone_number_id: str, names: dict[str, str]) -> Item:
-    m = models.Message.model_validate(raw)
-    # Username users may come without `from`; their business-scoped id keys them (§2.6).
-    sender = m.sender or m.from_user_id
-    if not sender or not m.id or not phone_number_id:
-        return Skipped(f"message without sender/id ({m.type})", record=True)
-    if m.type in ("system", "revoke", "edit", "request_welcome") or (
-        m.type == "reaction" and not (m.reaction and m.reaction.emoji)
-    ):
-        return Skipped(f"message kind {m.type}", record=False)
-    text, choice, media = _content(m)
-    place = m.location if m.type == "location" else None
-    return CitizenMessage(
-        key=ConversationKey(phone_number_id, WaId(sender)),
-        wamid=WaMessageId(m.id),
-        timestamp=m.timestamp,
-        profile_name=names.get(sender, ""),
-        text=text,
-        choice_id=choice,
-        media=media,
-        location=_location(place) if place else None,
-    )
-
-
-def _location(place: models.Place) -> Location | None:
-    if place.latitude is None or place.longitude is None:
-        return None
-    return Location(place.latitude, place.longitude, place.name, place.address)
-
-
-def _content(m: models.Message) -> tuple[str, str | None, Media | None]:
-    """(text, tapped choice id, media) for each message kind; odd kinds become readable text."""
-    if m.type == "text":
-        return (m.text.body if m.text else ""), None, None
-    if m.type == "interactive":
-        return _interactive(m.interactive or models.Interactive())
-    if m.type == "button" and m.button:  # quick reply of a template (§2.2)
-        return m.button.text, m.button.payload or m.button.text, None
-    media = m.media()
-    if media is not None and media.id:
-        found = Media(m.type, media.id, media.mime_type, media.filename)
-        return media.caption or "", None, found
-    return _describe(m), None, None
-
-
-def _interactive(body: models.Interactive) -> tuple[str, str | None, Media | None]:
-    reply = body.button_reply if body.type == "button_reply" else None
-    reply = body.list_reply if body.type == "list_reply" else reply
-    if reply is not None:
-        return reply.title, reply.id, None
-    if body.type == "nfm_reply" and body.nfm_reply is not None:
-        return body.nfm_reply.response_json or body.nfm_reply.body or "", None, None
-    return f"[interactive {body.type or '?'}]", None, None
-
-
-def _describe(m: models.Message) -> str:
-    if m.type == "location" and m.location:
-        place = ", ".join(p for p in (m.location.name, m.location.address) if p)
-        coords = f"{m.location.latitude}, {m.location.longitude}"
-        return f"📍 {coords}" + (f" ({place})" if place else "")
-    if m.type == "contacts":
-        return "\n".join(_contact_card(card) for card in m.contacts or [])
-    if m.type == "reaction" and m.reaction:
-        return f"↩️ {m.reaction.emoji or ''}"
-    if m.type == "order" and m.order:
-        items = m.order.product_items
-        return "🛒 " + ", ".join(f"{_qty(i.quantity)}× {i.product_retailer_id}" for i in items)
-    unsupported = (m.unsupported.type if m.unsupported else None) or m.type or "?"
-    return f"[{unsupported}]"
-
-
-def _qty(quantity: float | None) -> str:
-    whole = quantity is not None and quantity == int(quantity)
-    return str(int(quantity)) if whole and quantity is not None else str(quantity)
-
-
-def _contact_card(card: models.Card) -> str:
-    phones = ", ".join(p.phone for p in card.phones)
-    return f"👤 {card.name.formatted_name} {phones}".strip()
-
-
-def _status(raw: dict[str, Any]) -> Item:
-    status = models.Status.model_validate(raw)
-    if status.status != "failed":
-        # sent / delivered / read / played: informative only (§2.4), and they come
-        # out of order anyway; the bridge acts on failures alone.
-        return Skipped(f"status {status.status}", record=False)
-    first = status.errors[0] if status.errors else models.ErrorObject()
-    return OutboundFailed(
-        wamid=WaMessageId(status.id),
-        code=first.code,
-        title=first.title or first.message or "failed",
-    )
 
 
 def dumps_compact(obj: Any) -> bytes:

@@ -13,6 +13,7 @@ from bridge.core.decide import Decision
 from bridge.core.model import ConversationKey, SendText, WaId
 from bridge.core.storage import Applied, ByKey, Event, Outcome, Seen, StorageUnavailable
 from bridge.store import SqliteStore, StoreError
+from bridge.store.sqlite import writer
 from bridge.store.sqlite.schema import migrations
 
 KEY = ConversationKey("1122334455667", WaId("5511912345678"))
@@ -111,10 +112,12 @@ async def test_a_full_disk_is_storage_unavailable_and_the_store_recovers(tmp_pat
         await store.close()
 
 
-async def test_a_locked_database_is_storage_unavailable(tmp_path: Path) -> None:
-    """Another process holding the write lock past busy_timeout (a backup gone wrong)."""
+async def test_a_locked_database_is_storage_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holding the write lock past the wait (a backup gone wrong)."""
+    monkeypatch.setattr(writer, "LOCK_WAIT_MS", 50)
     store = await SqliteStore.open(tmp_path / "b.db")
-    await store._writer.run(lambda conn: conn.execute("PRAGMA busy_timeout = 50"))
     other = sqlite3.connect(tmp_path / "b.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:

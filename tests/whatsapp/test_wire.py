@@ -185,3 +185,15 @@ def test_unknown_type_and_missing_type_object_do_not_raise() -> None:
 def test_malformed_bodies_raise_value_errors(raw: bytes) -> None:
     with pytest.raises(ValueError):
         wire.parse(raw)
+
+
+@pytest.mark.parametrize("number", [None, "100000000000001", "42"])
+def test_the_fast_path_agrees_with_item_by_item_parsing(number: str | None) -> None:
+    """Every recorded fixture gives the same items whichever way it is parsed."""
+    fast_ones = 0
+    for name, body in CASES:
+        raw = meta_bytes(body)
+        slow = [p.item for p in wire._slow(raw, number)]
+        assert wire.parse(raw, number) == slow, name
+        fast_ones += wire._fast(raw, number) is not None
+    assert fast_ones > len(CASES) / 3  # the fast path is the common one

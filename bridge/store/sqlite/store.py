@@ -8,6 +8,7 @@ next one opens the file."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sqlite3
 import time
@@ -29,13 +30,15 @@ from bridge.core.storage import (
     Event,
     Failed,
     Outcome,
+    Settled,
     Settlement,
     StorageUnavailable,
     SurveyRecord,
     UnreadableRow,
 )
-from bridge.store.sqlite import schema
-from bridge.store.sqlite.tx import CONVERSATION_COLUMNS, Tx, conversation
+from bridge.store.sqlite import lanes, schema
+from bridge.store.sqlite.rows import CONVERSATION_COLUMNS, conversation
+from bridge.store.sqlite.tx import Tx
 from bridge.store.sqlite.writer import Writer
 
 Clock = Callable[[], float]
@@ -113,19 +116,32 @@ class SqliteStore:
         await self._run(lambda tx: tx.reject(source, reason, body))
 
     async def claim(self, owner: str, limit: int, lease: float) -> Claimed:
-        token = f"{owner}/{next(self._claims)}"
+        token = self._token(owner)
 
         def unit(tx: Tx) -> Claimed:
-            claims, set_aside = tx.claim(token, limit, tx.now + lease)
-            return Claimed(claims, tx.next_due_at(), set_aside)
+            claims, set_aside = lanes.claim(tx, token, limit, tx.now + lease)
+            return Claimed(claims, lanes.next_due_at(tx), set_aside)
 
         return await self._run(unit)
 
-    async def settle(self, settlement: Settlement) -> bool:
-        return await self._run(lambda tx: tx.settle(settlement))
+    async def settle(self, settlement: Settlement) -> Settled:
+        token = self._token(settlement.claim.lease.rsplit("/", 1)[0])
+        return await self._run(lambda tx: lanes.settle(tx, settlement, token))
+
+    def _token(self, owner: str) -> str:
+        """A lease token: the owner, then a number never used before in this process."""
+        return f"{owner}/{next(self._claims)}"
 
     async def release(self, claims: Sequence[Claim]) -> None:
-        await self._run(lambda tx: tx.release(claims))
+        await self._run(lambda tx: lanes.release(tx, claims))
+
+    async def maintain(self, every: float = 1.0) -> None:
+        """WAL checkpoints on the read connection, beside the writer (PASSIVE: it never
+        waits for the writer and the writer never waits for it). Runs until cancelled."""
+        while True:
+            await asyncio.sleep(every)
+            if self._reader is not None:
+                await self._reader.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def check_writable(self) -> None:
         """A write transaction started and committed empty (nothing reaches the disk)."""
@@ -174,6 +190,5 @@ class SqliteStore:
 
 def _open_writer(path: str) -> sqlite3.Connection:
     conn = schema.connect(path)
-    # One process owns a SQLite file: leases still set were left by one that died.
-    conn.execute("UPDATE outbox SET lease = NULL, lease_until = NULL WHERE lease IS NOT NULL")
+    lanes.clear_leases(conn)
     return conn

@@ -1,0 +1,233 @@
+"""The outbox's SQL: rows queued per lane (conversation, destination), claimed by their lane's
+head under a lease, settled, and handed on (migration 0003 describes the `lane` table)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import structlog
+
+from bridge.core.model import Command, Destination, command_from_json, command_to_json
+from bridge.core.storage import (
+    Bury,
+    ById,
+    Claim,
+    Finish,
+    OutboxRow,
+    Pending,
+    Reschedule,
+    Settled,
+    Settlement,
+    UnreadableRow,
+)
+from bridge.store.sqlite.rows import PREFIXED_COLUMNS, conversation
+
+if TYPE_CHECKING:
+    from bridge.store.sqlite.tx import Tx
+
+log = structlog.get_logger("bridge.store.sqlite")
+
+_HEAD = (
+    "SELECT o.id AS row_id, o.destination, o.command, o.attempts, o.created_at,"
+    f" o.next_attempt_at, {PREFIXED_COLUMNS} FROM outbox AS o JOIN conversation AS c"
+    " ON c.id = o.conversation_id"
+)
+
+
+def enqueue(tx: Tx, conv_id: int, commands: Iterable[Command]) -> int:
+    count = 0
+    for command in commands:
+        cursor = tx.conn.execute(
+            "INSERT INTO outbox (conversation_id, destination, command, next_attempt_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?)",
+            (conv_id, command.destination.value, command_to_json(command), tx.now, tx.now),
+        )
+        # The first row of an idle lane becomes its head; a busy lane keeps its own.
+        tx.conn.execute(
+            "INSERT INTO lane (conversation_id, destination, head_id, due_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (conv_id, command.destination.value, cursor.lastrowid, tx.now),
+        )
+        count += 1
+    return count
+
+
+def claim(tx: Tx, lease: str, limit: int, until: float) -> tuple[list[Claim], int]:
+    """Lease the head of up to `limit` due, free lanes, oldest first; an unreadable head is
+    set aside as a dead letter (it would block its lane for good) and its lane looked at
+    again at once. (claims, set aside)."""
+    claims: list[Claim] = []
+    set_aside = 0
+    for _ in range(10):  # bounded: each round sets aside at least one row, or ends
+        rows = tx.conn.execute(
+            f"{_HEAD} JOIN lane AS l ON l.head_id = o.id"
+            " WHERE l.due_at <= ? AND (l.lease IS NULL OR l.lease_until <= ?)"
+            " ORDER BY l.head_id LIMIT ?",
+            (tx.now, tx.now, limit - len(claims)),
+        ).fetchall()
+        bad = 0
+        for row in rows:
+            found = _claim(tx, row, lease, until)
+            if found is None:
+                bad += 1
+            else:
+                claims.append(found)
+        set_aside += bad
+        if not bad or len(claims) >= limit:
+            break
+    return claims, set_aside
+
+
+def _claim(tx: Tx, row: sqlite3.Row, lease: str, until: float) -> Claim | None:
+    try:
+        found = Claim(_outbox_row(row), conversation(row), lease)
+    except UnreadableRow as exc:
+        _set_aside(tx, row, str(exc))
+        return None
+    tx.conn.execute(
+        "UPDATE lane SET lease = ?, lease_until = ? WHERE conversation_id = ? AND destination = ?",
+        (lease, until, row["id"], row["destination"]),
+    )
+    return found
+
+
+def _set_aside(tx: Tx, row: sqlite3.Row, reason: str) -> None:
+    log.error("outbox.unreadable", row=row["row_id"], reason=reason)
+    tx.conn.execute(
+        "UPDATE outbox SET state = 'dead', last_error = ? WHERE id = ?",
+        (f"unreadable: {reason}"[:500], row["row_id"]),
+    )
+    tx.count("dead_letter", str(row["destination"]))
+    _advance(tx, row["id"], str(row["destination"]))
+
+
+def next_due_at(tx: Tx) -> float | None:
+    """When the next free lane that is not due yet will be."""
+    row = tx.conn.execute(
+        "SELECT MIN(due_at) FROM lane WHERE due_at > ? AND (lease IS NULL OR lease_until <= ?)",
+        (tx.now, tx.now),
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None
+
+
+def settle(tx: Tx, s: Settlement, next_lease: str) -> Settled:
+    row = s.claim.row
+    lane = (row.conversation_id, row.destination.value)
+    held = tx.conn.execute(
+        "SELECT 1 FROM lane WHERE conversation_id = ? AND destination = ? AND lease = ?"
+        " AND head_id = ?",
+        (*lane, s.claim.lease, row.id),
+    ).fetchone()
+    if held is None:
+        return Settled(held=False)
+    _change(tx, row.id, s.change)
+    for link in s.links:
+        tx.link(link.whatsapp_id, link.rocketchat_id, row.conversation_id, link.direction)
+    for name, label in s.counters:
+        tx.count(name, label)
+    if s.step is not None and (conv := tx.find(ById(row.conversation_id))) is not None:
+        tx.write(conv, s.step(conv, pending(tx, row.conversation_id)))
+    if isinstance(s.change, Reschedule):
+        tx.conn.execute(
+            "UPDATE lane SET due_at = ?, lease = NULL, lease_until = NULL"
+            " WHERE conversation_id = ? AND destination = ?",
+            (tx.now + s.change.delay, *lane),
+        )
+        return Settled(held=True)
+    lease = (next_lease, tx.now + s.then_lease) if s.then_lease is not None else None
+    head = _advance(tx, *lane, lease=lease)
+    if head is None or lease is None:
+        return Settled(held=True)
+    return Settled(True, _handed_on(tx, head, lease[0]))
+
+
+def _change(tx: Tx, row_id: int, change: Finish | Reschedule | Bury) -> None:
+    match change:
+        case Finish():
+            tx.conn.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
+        case Reschedule():
+            command = command_to_json(change.command) if change.command else None
+            tx.conn.execute(
+                "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?,"
+                " command = COALESCE(?, command) WHERE id = ?",
+                (change.attempts, tx.now + change.delay, change.error, command, row_id),
+            )
+        case Bury():
+            tx.conn.execute(
+                "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE id = ?",
+                (change.attempts, change.error, row_id),
+            )
+
+
+def _advance(
+    tx: Tx, conv_id: int, destination: str, lease: tuple[str, float] | None = None
+) -> sqlite3.Row | None:
+    """The lane's head left it: point the lane at its next pending row (leased at once to
+    `lease` when that row is due), or drop the lane."""
+    head: sqlite3.Row | None = tx.conn.execute(
+        f"{_HEAD} WHERE o.state = 'pending' AND o.conversation_id = ? AND o.destination = ?"
+        " ORDER BY o.id LIMIT 1",
+        (conv_id, destination),
+    ).fetchone()
+    if head is None:
+        tx.conn.execute(
+            "DELETE FROM lane WHERE conversation_id = ? AND destination = ?",
+            (conv_id, destination),
+        )
+        return None
+    due = head["next_attempt_at"] <= tx.now
+    token, until = lease if lease is not None and due else (None, None)
+    tx.conn.execute(
+        "UPDATE lane SET head_id = ?, due_at = ?, lease = ?, lease_until = ?"
+        " WHERE conversation_id = ? AND destination = ?",
+        (head["row_id"], head["next_attempt_at"], token, until, conv_id, destination),
+    )
+    return head if token is not None else None
+
+
+def _handed_on(tx: Tx, head: sqlite3.Row, lease: str) -> Claim | None:
+    """The lane's new head, already leased by _advance, as a claim."""
+    try:
+        return Claim(_outbox_row(head), conversation(head), lease)
+    except UnreadableRow as exc:
+        _set_aside(tx, head, str(exc))  # the lane goes back to the queue, free
+        return None
+
+
+def pending(tx: Tx, conv_id: int) -> Pending:
+    row = tx.conn.execute(
+        "SELECT 1 FROM outbox WHERE conversation_id = ? AND state = 'pending'"
+        " AND destination = 'rocketchat' AND json_extract(command, '$.kind') = 'OpenRoom'"
+        " LIMIT 1",
+        (conv_id,),
+    ).fetchone()
+    return Pending(room_request=row is not None)
+
+
+def release(tx: Tx, claims: Iterable[Claim]) -> None:
+    tx.conn.executemany(
+        "UPDATE lane SET lease = NULL, lease_until = NULL"
+        " WHERE conversation_id = ? AND destination = ? AND lease = ?",
+        [(c.row.conversation_id, c.row.destination.value, c.lease) for c in claims],
+    )
+
+
+def clear_leases(conn: sqlite3.Connection) -> None:
+    """One process owns a SQLite file: leases still set were left by one that died."""
+    conn.execute("UPDATE lane SET lease = NULL, lease_until = NULL WHERE lease IS NOT NULL")
+
+
+def _outbox_row(row: sqlite3.Row) -> OutboxRow:
+    try:
+        return OutboxRow(
+            id=row["row_id"],
+            conversation_id=row["id"],
+            destination=Destination(row["destination"]),
+            command=command_from_json(row["command"]),
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+        )
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise UnreadableRow(f"outbox row {row['row_id']}: {type(exc).__name__}: {exc}") from exc
