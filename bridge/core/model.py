@@ -222,13 +222,18 @@ _COMMANDS: dict[str, type[Command]] = {
 }
 
 
+# Field names per command class, read once: every queued message is encoded with them.
+_FIELDS = {name: tuple(f.name for f in fields(cls) if f.init) for name, cls in _COMMANDS.items()}
+
+
 def command_to_json(command: Command) -> str:
-    body = {f.name: getattr(command, f.name) for f in fields(command) if f.init}
+    kind = type(command).__name__
     if isinstance(command, RelayToRoom):
-        body["message"] = command.message.to_dict()
+        return json.dumps({"kind": kind, "message": command.message.to_dict()}, ensure_ascii=False)
+    body = {name: getattr(command, name) for name in _FIELDS[kind]}
     if isinstance(command, OpenRoom):
         body["attachments"] = [asdict(m) for m in command.attachments]
-    return json.dumps({"kind": type(command).__name__, **body}, ensure_ascii=False)
+    return json.dumps({"kind": kind, **body}, ensure_ascii=False)
 
 
 def command_from_json(raw: str) -> Command:

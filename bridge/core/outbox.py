@@ -15,7 +15,15 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from bridge.core import outcomes
 from bridge.core.delivery import Deliverer, RoomOpened
-from bridge.core.model import Conversation, RoomId, VisitorToken
+from bridge.core.model import (
+    Command,
+    Conversation,
+    OpenRoom,
+    RelayToRoom,
+    RoomId,
+    SendFile,
+    VisitorToken,
+)
 from bridge.core.outcomes import Rules
 from bridge.core.ports import (
     NoAgentOnline,
@@ -33,6 +41,7 @@ from bridge.core.storage import (
     Failed,
     Finish,
     Link,
+    OutboxRow,
     Reschedule,
     Settled,
     Settlement,
@@ -139,19 +148,18 @@ class Outbox:
         while claim is not None:
             if task is not None:
                 self._inflight[task] = claim  # what to give back if we are stopped
-            row = claim.row
-            kind = type(row.command).__name__
-            bound = log.bind(row=row.id, conversation=row.conversation_id, kind=kind)
-            settlement = await self._attempt(claim, bound)
-            _log_settlement(settlement, bound)
-            claim = await self._settle(replace(settlement, then_lease=self._lease), bound)
+            settlement = await self._attempt(claim)
+            _log_settlement(settlement)
+            claim = await self._settle(replace(settlement, then_lease=self._lease))
             if settlement.step is not None or isinstance(settlement.change, Reschedule):
                 self.wake()  # rows for other lanes, or a new due time, for the dispatcher
 
-    async def _attempt(self, claim: Claim, bound: Logger) -> Settlement:
+    async def _attempt(self, claim: Claim) -> Settlement:
         row, rules, jitter = claim.row, self._rules, random.random()
         try:
-            async with asyncio.timeout(self._deadline):
+            # One HTTP call is bounded by the client's own timeout; a command that makes
+            # several (a room, a file) is bounded as a whole, well inside its lease.
+            async with asyncio.timeout(self._deadline if _several_calls(row.command) else None):
                 done = await self._deliverer.deliver(
                     f"{row.id}@{row.created_at!r}",
                     row.command,
@@ -172,28 +180,28 @@ class Outbox:
         except NoAgentOnline:
             return outcomes.no_agent(claim, rules)
         except (RoomIsClosed, VisitorIsGone) as exc:
-            bound.info("outbox.bounced", reason=str(exc))
+            _bound(row).info("outbox.bounced", reason=str(exc))
             return outcomes.bounced(claim, rules)
         except Exception:  # the one error boundary per delivery: log, retry later
-            bound.exception("outbox.crashed")
+            _bound(row).exception("outbox.crashed")
             return outcomes.retry_later(claim, "internal error", None, rules, jitter)
         links = tuple(Link(*link) for link in done.links)
         return outcomes.delivered(claim, links)
 
-    async def _settle(self, settlement: Settlement, bound: Logger) -> Claim | None:
+    async def _settle(self, settlement: Settlement) -> Claim | None:
         """Write the result; the lane's next row when the store handed it over."""
         settled: Settled | None
         try:
             settled = await self._storage.settle(settlement)
         except StorageUnavailable:
-            settled = await self._settle_patiently(settlement, bound)
+            settled = await self._settle_patiently(settlement)
         if settled is None:
             return None
         if not settled.held:
-            bound.warning("outbox.lease_lost")
+            _bound(settlement.claim.row).warning("outbox.lease_lost")
         return settled.next
 
-    async def _settle_patiently(self, settlement: Settlement, bound: Logger) -> Settled | None:
+    async def _settle_patiently(self, settlement: Settlement) -> Settled | None:
         # A database that fails for a moment must not turn a delivered message into a
         # second delivery: keep trying for a while. Past that the lease runs out and the
         # row is delivered again (at least once).
@@ -208,7 +216,7 @@ class Outbox:
                 with attempt:
                     return await self._storage.settle(replace(settlement, then_lease=None))
         except StorageUnavailable as exc:
-            bound.error("outbox.settle_failed", error=str(exc))
+            _bound(settlement.claim.row).error("outbox.settle_failed", error=str(exc))
         return None
 
     def _opened(self, conv: Conversation) -> RoomOpened:
@@ -222,12 +230,24 @@ class Outbox:
         return opened
 
 
-def _log_settlement(settlement: Settlement, bound: Logger) -> None:
-    change = settlement.change
+def _bound(row: OutboxRow) -> Logger:
+    kind = type(row.command).__name__
+    bound: Logger = log.bind(row=row.id, conversation=row.conversation_id, kind=kind)
+    return bound
+
+
+def _several_calls(command: Command) -> bool:
+    if isinstance(command, RelayToRoom):
+        return command.message.media is not None
+    return isinstance(command, OpenRoom | SendFile)
+
+
+def _log_settlement(settlement: Settlement) -> None:
+    change, row = settlement.change, settlement.claim.row
     if isinstance(change, Finish):
-        bound.debug("outbox.settled", attempts=settlement.claim.row.attempts + 1)
+        log.debug("outbox.settled", row=row.id, attempts=row.attempts + 1)
     elif isinstance(change, Reschedule):
         delay = round(change.delay, 3)
-        bound.info("outbox.retry", attempts=change.attempts, delay=delay, reason=change.error)
+        _bound(row).info("outbox.retry", attempts=change.attempts, delay=delay, reason=change.error)
     elif isinstance(change, Bury):
-        bound.error("outbox.dead", attempts=change.attempts, reason=change.error)
+        _bound(row).error("outbox.dead", attempts=change.attempts, reason=change.error)
