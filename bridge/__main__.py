@@ -14,6 +14,7 @@ from bot import FlowError
 from bridge import logs
 from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
+from bridge.eventloop import new_event_loop
 from bridge.settings import Settings, SettingsError, load_settings
 from bridge.store import StoreError, open_store
 from bridge.texts import TextsError, load_texts
@@ -82,10 +83,14 @@ def load_bot(settings: Settings) -> Bot | None:
 
 def serve(settings: Settings, texts: Texts, bot: Bot | None) -> int:
     app = build_app(settings, texts, bot)
+    loop = new_event_loop()
     structlog.get_logger("bridge").info(
-        "bridge.starting", port=settings.bridge_port, bot=bot is not None
+        "bridge.starting",
+        port=settings.bridge_port,
+        bot=bot is not None,
+        loop=type(loop).__module__.split(".")[0],
     )
-    web.run_app(app, host=settings.bridge_host, port=settings.bridge_port, print=None)
+    web.run_app(app, host=settings.bridge_host, port=settings.bridge_port, print=None, loop=loop)
     return 0
 
 

@@ -90,13 +90,16 @@ class Outbox:
 
     async def run(self) -> None:
         """Deliver until cancelled; in-flight deliveries are cancelled with it and their
-        leases given back, so the next start delivers them at once."""
+        leases given back, so the next start delivers them at once. If the dispatch loop
+        itself crashes, deliveries under way finish on their own and the supervisor starts
+        the loop again."""
         try:
             while True:
                 self._wakeup.clear()
                 await self._wait(await self._dispatch())
-        finally:
+        except asyncio.CancelledError:
             await self._stop()
+            raise
 
     async def _dispatch(self) -> float | None:
         free = self._slots - len(self._inflight)

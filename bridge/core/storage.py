@@ -11,7 +11,7 @@ its head row under a lease, so no two deliveries of one lane run at once, in thi
 or another; a settlement whose lease was taken over is refused. Nothing here assumes a
 single process: that is what lets a second backend run several replicas.
 
-`tests/store/contract.py` is the definition of a correct backend.
+`tests/store/test_contract.py` is the definition of a correct backend.
 """
 
 from __future__ import annotations
