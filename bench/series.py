@@ -28,9 +28,11 @@ async def rising(
     room_of: Mapping[str, str],
     failures: list[str],
     extra: int | None = None,
+    until_delivery_lags: bool = False,
 ) -> list[dict[str, Any]]:
-    """Steps at rising offered rates until the acknowledgements no longer keep up; `extra`
-    (default: the profile's) more steps past the profile's rates while they do."""
+    """Steps at rising offered rates until the acknowledgements no longer keep up (or, with
+    `until_delivery_lags`, the deliveries); `extra` (default: the profile's) more steps past
+    the profile's rates while they do."""
     steps: list[dict[str, Any]] = []
     more = h.profile.extra_steps if extra is None else extra
     for n, rate in enumerate(rates_beyond(h.profile.rates, more)):
@@ -44,6 +46,8 @@ async def rising(
         note_failures(f"{stream.name} at {rate:g}/s", step, failures)
         print(f"  {stream.name:<24} {line(step)}", flush=True)
         if not step["keeps_up"]:
+            break
+        if until_delivery_lags and "delivery" in step and not step["delivery"]["keeps_up"]:
             break
     return steps
 

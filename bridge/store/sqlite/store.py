@@ -1,7 +1,8 @@
-"""The SQLite backend of the storage port: one writer thread with group commit (writer.py)
-for everything that writes, and an aiosqlite connection for reads that need no write lock
-(readiness, the reconciler's room list, reports). An in-memory database has no second
-connection that could see it, so there the reads go through the writer too.
+"""The SQLite backend of the storage port: one writing connection with group commit
+(writer.py) for everything that writes, and an aiosqlite connection for reads that need no
+write lock (readiness, the reconciler's room list, reports) and for WAL checkpoints. An
+in-memory database has no second connection that could see it, so there the reads go
+through the writer too.
 
 SQLite serves one bridge process: leases left by a process that died are cleared when the
 next one opens the file."""
