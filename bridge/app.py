@@ -15,7 +15,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from bridge.core.decide import Bot, Policy, Texts
+from bridge.core.decide import Bot, Policy, Template, Texts
 from bridge.core.delivery import Deliverer
 from bridge.core.intake import Intake
 from bridge.core.outbox import Outbox
@@ -55,7 +55,7 @@ PARTS = web.AppKey("parts", Parts)
 def build_app(settings: Settings, texts: Texts, bot: Bot | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.bridge_max_body_bytes)
     app[SETTINGS] = settings
-    policy = Policy(settings.rocketchat_department, settings.bridge_agent_prefix, texts)
+    policy = policy_of(settings, texts)
     app.cleanup_ctx.append(_parts(policy, bot))
     app.cleanup_ctx.append(_workers)
     parts = _lazy(app)
@@ -72,6 +72,23 @@ def build_app(settings: Settings, texts: Texts, bot: Bot | None = None) -> web.A
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
+
+
+def policy_of(settings: Settings, texts: Texts) -> Policy:
+    template = None
+    if settings.whatsapp_template_name:
+        template = Template(
+            settings.whatsapp_template_name,
+            settings.whatsapp_template_language,
+            settings.template_parameters,
+        )
+    return Policy(
+        settings.rocketchat_department,
+        settings.bridge_agent_prefix,
+        texts,
+        template=template,
+        window_margin=settings.bridge_window_margin_seconds,
+    )
 
 
 def _lazy(app: web.Application) -> Callable[[], Parts]:
@@ -127,6 +144,7 @@ def _assemble(
         rocketchat,
         settings.whatsapp_app_secret.get_secret_value().encode(),
         settings.rocketchat_department,
+        window_margin=settings.bridge_window_margin_seconds,
     )
     retry = RetryPolicy(
         base=settings.bridge_retry_base_seconds,

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     whatsapp_phone_number_id: str = Field(pattern=r"^\d+$")
     whatsapp_graph_url: HttpUrl = HttpUrl("https://graph.facebook.com")
     whatsapp_graph_version: str = Field(DEFAULT_GRAPH_VERSION, pattern=r"^v\d+\.\d+$")
+    # The re-engagement template sent when an agent writes after the 24 h window closed.
+    whatsapp_template_name: str = Field("", pattern=r"^[a-z0-9_]*$")
+    whatsapp_template_language: str = Field("pt_BR", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    whatsapp_template_parameters: str = ""  # '|'-separated; {name} and {agent} are filled
 
     rocketchat_url: HttpUrl
     rocketchat_webhook_token: SecretStr = Field(min_length=1)
@@ -47,6 +51,7 @@ class Settings(BaseSettings):
     bridge_retry_max_seconds: float = Field(300.0, gt=0)
     bridge_retry_limit: int = Field(12, ge=1)
     bridge_no_agent_retry_seconds: float = Field(120.0, gt=0)
+    bridge_window_margin_seconds: float = Field(300.0, ge=0, le=3600)
     bridge_reconcile_seconds: float = Field(60.0, ge=0)
     bridge_restart_backoff_seconds: float = Field(1.0, gt=0)
     bridge_max_body_bytes: int = Field(3 * 1024 * 1024, gt=0)
@@ -63,6 +68,11 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @property
+    def template_parameters(self) -> tuple[str, ...]:
+        raw = self.whatsapp_template_parameters
+        return tuple(p.strip() for p in raw.split("|")) if raw.strip() else ()
 
     @property
     def graph_base(self) -> str:

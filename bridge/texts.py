@@ -25,6 +25,9 @@ class CitizenTexts(_Strict):
 class AgentTexts(_Strict):
     transcript: str
     window_closed_notice: str
+    window_template_notice: str = ""
+    window_waiting_notice: str = ""
+    template_failed_notice: str = ""
     not_delivered_notice: str
     unsupported_file_notice: str
     # Room topic prefix by priority, so urgency shows in the queue on Community Edition too.
@@ -65,4 +68,7 @@ def load_texts(path: Path) -> Texts:
         unsupported_file_notice=a.unsupported_file_notice,
         priority_topic=dict(a.priority_topic),
         handoff_failed=c.handoff_failed,
+        window_template_notice=a.window_template_notice,
+        window_waiting_notice=a.window_waiting_notice,
+        template_failed_notice=a.template_failed_notice,
     )

@@ -25,6 +25,7 @@ from bridge.core.model import (
 )
 
 WINDOW_CLOSED = 131047  # Graph: more than 24 h since the citizen's last message
+WINDOW_SECONDS = 24 * 3600  # the customer-service window (contract §8.1)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,23 @@ class Texts:
     unsupported_file_notice: str  # placeholders: {name}
     handoff_failed: str = ""  # to the citizen, when a room could not be opened at all
     priority_topic: dict[str, str] = field(default_factory=dict)  # priority -> topic prefix
+    window_template_notice: str = ""  # placeholders: {template}
+    window_waiting_notice: str = ""
+    template_failed_notice: str = ""  # placeholders: {template}, {code}, {reason}
+
+
+@dataclass(frozen=True)
+class Template:
+    """The re-engagement template sent when the window has closed. Each parameter may use
+    {name} (the citizen's WhatsApp name) and {agent} (who wrote the held message)."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
+
+    def fill(self, name: str, agent: str) -> tuple[str, ...]:
+        # A template parameter may not be empty (Meta answers 132000), hence the dash.
+        return tuple(p.format(name=name or "-", agent=agent or "-") for p in self.parameters)
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,16 @@ class Policy:
     default_department: str
     agent_prefix: bool
     texts: Texts
+    template: Template | None = None
+    window_margin: float = 300.0  # seconds before 24 h at which the window counts as closed
+
+
+def window_open(conv: Conversation, now: float, margin: float) -> bool:
+    """Whether a free-form message sent now reaches the citizen (contract §8.1). The
+    margin keeps a message in flight away from the edge; Meta's clock decides."""
+    if conv.last_citizen_at is None:
+        return False
+    return now < conv.last_citizen_at + WINDOW_SECONDS - margin
 
 
 @dataclass(frozen=True)
@@ -65,6 +93,7 @@ class Decision:
     commands: tuple[Command, ...] = ()
     counters: tuple[tuple[str, str], ...] = ()  # (name, label) to add one to
     surveys: tuple[Survey, ...] = ()
+    release_held: bool = False  # messages held for the window go back to the queue
 
 
 Step = Callable[[Conversation], Decision]
@@ -77,6 +106,7 @@ def chain(first: Decision, second: Decision) -> Decision:
         first.commands + second.commands,
         first.counters + second.counters,
         first.surveys + second.surveys,
+        first.release_held or second.release_held,
     )
 
 
@@ -104,6 +134,16 @@ class Bot(Protocol):
 def on_citizen(
     conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot | None
 ) -> Decision:
+    decision = _citizen(conv, msg, policy, bot)
+    if conv.held_since is None:
+        return decision
+    # The citizen wrote: the window is open again, and what agents wrote meanwhile goes
+    # out now, in the order they wrote it.
+    opened = replace(decision.conversation, held_since=None)
+    return replace(decision, conversation=opened, release_held=True)
+
+
+def _citizen(conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot | None) -> Decision:
     conv = replace(
         conv,
         profile_name=msg.profile_name or conv.profile_name,
@@ -222,10 +262,12 @@ def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
             text = texts.edited.format(text=text)
         if policy.agent_prefix and event.agent_name:
             text = texts.agent_prefix.format(agent=event.agent_name, text=text)
-        commands.append(SendText(text, origin=event.message_id))
+        commands.append(SendText(text, origin=event.message_id, agent=event.agent_name))
     if event.file:
         f = event.file
-        commands.append(SendFile(f.url, f.name, f.mime, None, origin=event.message_id))
+        commands.append(
+            SendFile(f.url, f.name, f.mime, None, origin=event.message_id, agent=event.agent_name)
+        )
     return tuple(commands)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
 import structlog
 
+from bridge.core.decide import window_open
 from bridge.core.model import (
     Command,
     Conversation,
@@ -20,6 +22,7 @@ from bridge.core.model import (
     RoomId,
     SendFile,
     SendMenu,
+    SendTemplate,
     SendText,
     VisitorToken,
 )
@@ -32,6 +35,7 @@ from bridge.core.ports import (
     RoomLabels,
     UnknownDepartment,
     WhatsApp,
+    WindowClosed,
 )
 
 log = structlog.get_logger("bridge.delivery")
@@ -57,11 +61,16 @@ class Deliverer:
         rocketchat: RocketChat,
         token_secret: bytes,
         fallback_department: str = "",
+        *,
+        window_margin: float = 300.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._wa = whatsapp
         self._rc = rocketchat
         self._secret = token_secret
         self._fallback = fallback_department
+        self._margin = window_margin
+        self._clock = clock
 
     def visitor_token(self, key: ConversationKey) -> VisitorToken:
         # Keyed by a secret: anyone holding a visitor token can read the room's history
@@ -74,6 +83,8 @@ class Deliverer:
     ) -> Delivered:
         """Carry out one command. `ref` names its outbox row uniquely and for good (id and
         creation time): a retry reuses it, another database never does."""
+        if isinstance(command, SendText | SendMenu | SendFile):
+            self._check_window(conv)
         match command:
             case SendText():
                 wamid = await self._wa.send_text(conv.key.wa_id, command.text)
@@ -83,6 +94,11 @@ class Deliverer:
                 return Delivered()
             case SendFile():
                 return await self._send_file(command, conv)
+            case SendTemplate():
+                await self._wa.send_template(
+                    conv.key.wa_id, command.name, command.language, command.parameters
+                )
+                return Delivered()
             case OpenRoom():
                 await self._open_room(ref, command, conv, opened)
                 return Delivered()
@@ -95,6 +111,12 @@ class Deliverer:
                 )
                 return Delivered()
         raise AssertionError(f"unknown command {command!r}")  # pragma: no cover
+
+    def _check_window(self, conv: Conversation) -> None:
+        # Free-form messages outside the 24 h window are accepted by Graph and then fail
+        # (131047, often only as a later `failed` status): better not to send them at all.
+        if not window_open(conv, self._clock(), self._margin):
+            raise WindowClosed("24 h window closed")
 
     async def _send_file(self, command: SendFile, conv: Conversation) -> Delivered:
         token, room = _room_of(conv)

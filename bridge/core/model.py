@@ -44,7 +44,8 @@ class Conversation:
     visitor_token: VisitorToken | None = None
     room_id: RoomId | None = None
     bot_state: str | None = None
-    last_citizen_at: float | None = None
+    last_citizen_at: float | None = None  # Meta's timestamp: opens the 24 h window
+    held_since: float | None = None  # agent messages wait for the citizen since then
 
 
 # --- events: what the adapters hand to the core -------------------------------------------
@@ -153,6 +154,18 @@ class SendText:
 
     text: str
     origin: str | None = None  # Rocket.Chat message id it relays, to map failures back
+    agent: str = ""  # who wrote it, when an agent did (a template parameter may name them)
+    destination: Destination = field(default=Destination.WHATSAPP, init=False)
+
+
+@dataclass(frozen=True)
+class SendTemplate:
+    """An approved message template: the only thing WhatsApp delivers outside the 24 h
+    window (contract §5.3, §8.1). Used to invite the citizen back to the conversation."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
     destination: Destination = field(default=Destination.WHATSAPP, init=False)
 
 
@@ -165,6 +178,7 @@ class SendFile:
     mime: str
     caption: str | None
     origin: str
+    agent: str = ""
     destination: Destination = field(default=Destination.WHATSAPP, init=False)
 
 
@@ -216,9 +230,10 @@ class PostNotice:
     destination: Destination = field(default=Destination.ROCKETCHAT, init=False)
 
 
-Command = SendText | SendFile | SendMenu | OpenRoom | RelayToRoom | PostNotice
+Command = SendText | SendFile | SendMenu | SendTemplate | OpenRoom | RelayToRoom | PostNotice
 _COMMANDS: dict[str, type[Command]] = {
-    cls.__name__: cls for cls in (SendText, SendFile, SendMenu, OpenRoom, RelayToRoom, PostNotice)
+    cls.__name__: cls
+    for cls in (SendText, SendFile, SendMenu, SendTemplate, OpenRoom, RelayToRoom, PostNotice)
 }
 
 
@@ -244,4 +259,6 @@ def command_from_json(raw: str) -> Command:
     if cls is OpenRoom:
         data["tags"] = tuple(data.get("tags", ()))
         data["attachments"] = tuple(Media(**m) for m in data.get("attachments", ()))
+    if cls is SendTemplate:
+        data["parameters"] = tuple(data.get("parameters", ()))
     return cls(**data)

@@ -32,6 +32,7 @@ from bridge.core.ports import (
     Retryable,
     RoomIsClosed,
     VisitorIsGone,
+    WindowClosed,
 )
 from bridge.core.storage import (
     Bury,
@@ -40,6 +41,7 @@ from bridge.core.storage import (
     Event,
     Failed,
     Finish,
+    Hold,
     Link,
     OutboxRow,
     Reschedule,
@@ -182,6 +184,8 @@ class Outbox:
             return outcomes.gave_up(claim, exc.reason, exc.code, rules)
         except NoAgentOnline:
             return outcomes.no_agent(claim, rules)
+        except WindowClosed:
+            return outcomes.window_closed(claim, rules, time.time())
         except (RoomIsClosed, VisitorIsGone) as exc:
             _bound(row).info("outbox.bounced", reason=str(exc))
             return outcomes.bounced(claim, rules)
@@ -254,3 +258,5 @@ def _log_settlement(settlement: Settlement) -> None:
         _bound(row).info("outbox.retry", attempts=change.attempts, delay=delay, reason=change.error)
     elif isinstance(change, Bury):
         _bound(row).error("outbox.dead", attempts=change.attempts, reason=change.error)
+    elif isinstance(change, Hold):
+        _bound(row).info("outbox.held", reason="24 h window closed")

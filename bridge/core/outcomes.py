@@ -12,9 +12,11 @@ from bridge.core.model import (
     Conversation,
     OpenRoom,
     OutboundFailed,
+    PostNotice,
     RelayToRoom,
     RoomId,
     SendFile,
+    SendTemplate,
     SendText,
     State,
     VisitorToken,
@@ -24,6 +26,7 @@ from bridge.core.storage import (
     Bury,
     Claim,
     Finish,
+    Hold,
     Link,
     Pending,
     Reschedule,
@@ -105,10 +108,16 @@ def buried(claim: Claim, attempts: int, reason: str, rules: Rules) -> Settlement
 
 
 def gave_up(claim: Claim, reason: str, code: int | None, rules: Rules) -> Settlement:
-    """A permanent refusal. An agent's words that never reached the citizen are reported
-    in the room."""
+    """A permanent refusal. An agent's words that never reached the citizen, or a template
+    Meta would not send, are reported in the room."""
     settlement = buried(claim, claim.row.attempts + 1, reason, rules)
-    if not isinstance(claim.row.command, SendText | SendFile) or code is None:
+    command = claim.row.command
+    if isinstance(command, SendTemplate):
+        text = rules.policy.texts.template_failed_notice.format(
+            template=command.name, code=code if code is not None else "-", reason=reason
+        )
+        return replace(settlement, step=lambda conv, _p: Decision(conv, _notice(conv, text)))
+    if not isinstance(command, SendText | SendFile) or code is None:
         return settlement
     event = OutboundFailed(WaMessageId(f"outbox-{claim.row.id}"), code, reason)
     policy = rules.policy
@@ -117,6 +126,42 @@ def gave_up(claim: Claim, reason: str, code: int | None, rules: Rules) -> Settle
         return decide.on_outbound_failed(conv, event, policy)
 
     return replace(settlement, step=step)
+
+
+def window_closed(claim: Claim, rules: Rules, now: float) -> Settlement:
+    """More than 24 h since the citizen last wrote: free text would be refused (131047).
+    An agent's message is held, in order, until the citizen writes; the first one held
+    sends the re-engagement template (if one is configured) and the agent is told at once.
+    What the bot or the bridge would say then (a closing message, the survey) is dropped."""
+    command = claim.row.command
+    if not (isinstance(command, SendText | SendFile) and command.origin):
+        kind = type(command).__name__
+        return Settlement(claim, Finish(), counters=(("window_dropped", kind),))
+    policy = rules.policy
+
+    def step(conv: Conversation, _pending: Pending) -> Decision:
+        if decide.window_open(conv, now, policy.window_margin):
+            return Decision(conv, release_held=True)  # the citizen wrote meanwhile
+        if conv.held_since is not None:
+            return Decision(conv)  # told already; the template is on its way
+        return _reengage(replace(conv, held_since=now), command.agent, policy)
+
+    return Settlement(claim, Hold(), step=step)
+
+
+def _reengage(conv: Conversation, agent: str, policy: Policy) -> Decision:
+    texts, template = policy.texts, policy.template
+    if template is None:
+        notice = _notice(conv, texts.window_waiting_notice)
+        return Decision(conv, notice, (("window_held", ""),))
+    send = SendTemplate(template.name, template.language, template.fill(conv.profile_name, agent))
+    notice = _notice(conv, texts.window_template_notice.format(template=template.name))
+    return Decision(conv, (send, *notice), (("window_template", ""),))
+
+
+def _notice(conv: Conversation, text: str) -> tuple[PostNotice, ...]:
+    """A notice for the agent, when there is a room to post it in and something to say."""
+    return (PostNotice(text),) if text and conv.room_id is not None else ()
 
 
 def no_agent(claim: Claim, rules: Rules) -> Settlement:

@@ -54,6 +54,10 @@ class VisitorIsGone(DeliveryError):
     """Rocket.Chat answered `invalid-token`: the visitor no longer exists."""
 
 
+class WindowClosed(DeliveryError):
+    """The citizen's 24 h window is closed: no free-form message may go (contract §8.1)."""
+
+
 class NoAgentOnline(DeliveryError):
     """Rocket.Chat refused to open a room: nobody is available in the department."""
 
@@ -94,6 +98,10 @@ class WhatsApp(Protocol):
     async def send_text(self, to: str, text: str) -> WaMessageId: ...
 
     async def send_interactive(self, to: str, menu: dict[str, Any]) -> WaMessageId: ...
+
+    async def send_template(
+        self, to: str, name: str, language: str, parameters: Sequence[str]
+    ) -> WaMessageId: ...
 
     async def send_file(self, to: str, file: Download, caption: str | None) -> WaMessageId: ...
 

@@ -161,7 +161,13 @@ class Bury:
     error: str
 
 
-RowChange = Finish | Reschedule | Bury
+@dataclass(frozen=True)
+class Hold:
+    """Out of its lane until the conversation's held messages are released (a Decision
+    with `release_held`): an agent's message waiting for the citizen to reopen the window."""
+
+
+RowChange = Finish | Reschedule | Bury | Hold
 
 
 @dataclass(frozen=True)
@@ -249,7 +255,7 @@ class Storage(Protocol):
         ...
 
     async def outbox_depth(self) -> dict[str, int]:
-        """Rows per state ('pending', 'dead')."""
+        """Rows per state ('pending', 'held', 'dead')."""
         ...
 
     async def counters(self) -> list[CounterRecord]: ...

@@ -69,6 +69,7 @@ class FakeGraph(InboundSimulator):
         self.media_url_ttl = 300.0  # download URLs live 5 minutes (§6.2)
         # None accepts any template; else {(name, language): body parameter count}.
         self.approved_templates: dict[tuple[str, str], int] | None = None
+        self.paused_templates: set[str] = set()  # names answered 132015 (needs approved_*)
         self.template_category = "utility"
         self.canonical_wa_ids: dict[str, str] = {}
         self.down = False

@@ -108,7 +108,8 @@ class GraphRoutes:
         fake = self.fake
         kind = validate_send(body)
         if kind == "template" and fake.approved_templates is not None:
-            check_template(body["template"], fake.approved_templates)
+            paused = frozenset(fake.paused_templates)
+            check_template(body["template"], fake.approved_templates, paused)
         wa_id = fake.canonical_wa_id(str(body["to"]))
         if wa_id == fake.display_phone_number:
             raise GraphError(131021)

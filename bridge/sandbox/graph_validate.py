@@ -168,9 +168,16 @@ def template_body_params(template: dict[str, Any]) -> int:
     return 0
 
 
-def check_template(template: dict[str, Any], approved: dict[tuple[str, str], int]) -> None:
-    """132001 for an unknown (name, language), 132000 for a parameter-count mismatch (§5.3)."""
+def check_template(
+    template: dict[str, Any],
+    approved: dict[tuple[str, str], int],
+    paused: frozenset[str] = frozenset(),
+) -> None:
+    """132001 for an unknown (name, language), 132015 for a paused template, 132000 for a
+    parameter-count mismatch (§5.3)."""
     name, language = template["name"], template["language"]["code"]
+    if name in paused:
+        raise GraphError(132015, details=f"Template {name} is paused due to low quality")
     expected = approved.get((name, language))
     if expected is None:
         # Captured body: "template name (X) does not exist in es" (HTTP 404 per §7.2).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -100,6 +101,16 @@ class GraphClient:
 
     async def send_interactive(self, to: str, menu: dict[str, Any]) -> WaMessageId:
         return await self._send(to, "interactive", render(menu))
+
+    async def send_template(
+        self, to: str, name: str, language: str, parameters: Sequence[str]
+    ) -> WaMessageId:
+        """An approved template (§5.3): positional body parameters, in order."""
+        content: dict[str, Any] = {"name": name, "language": {"code": language}}
+        if parameters:
+            body = [{"type": "text", "text": p[:1024]} for p in parameters]
+            content["components"] = [{"type": "body", "parameters": body}]
+        return await self._send(to, "template", content)
 
     async def send_file(self, to: str, file: Download, caption: str | None) -> WaMessageId:
         media_id = await self._upload(file)

@@ -83,7 +83,7 @@ def test_agent_text_goes_to_the_citizen(
     d = decide.on_room(
         WITH_AGENT, agent("Bom dia", edited), replace(policy, agent_prefix=prefix), None
     )
-    assert d.commands == (SendText(expected, origin="m1"),)
+    assert d.commands == (SendText(expected, origin="m1", agent="Ana Souza"),)
 
 
 def test_agent_file_goes_as_a_file(policy: Policy) -> None:
@@ -92,7 +92,14 @@ def test_agent_file_goes_as_a_file(policy: Policy) -> None:
     )
     d = decide.on_room(WITH_AGENT, event, policy, None)
     assert d.commands == (
-        SendFile("http://rc/file-upload/f/a.pdf", "a.pdf", "application/pdf", None, origin="m1"),
+        SendFile(
+            "http://rc/file-upload/f/a.pdf",
+            "a.pdf",
+            "application/pdf",
+            None,
+            origin="m1",
+            agent="Ana Souza",
+        ),
     )
 
 
@@ -206,3 +213,23 @@ def test_bot_handoff_opens_the_flow_department_without_relaying_the_trigger(poli
     assert d.conversation.department == "Iluminação Pública"
     # The room's topic makes urgency visible in the queue (Community Edition has no priorities).
     assert d.commands == (SendText("Transferindo"), replace(handoff, topic="🚨 URGENTE"))
+
+
+def test_a_citizen_message_releases_what_waited_for_the_window(policy: Policy) -> None:
+    waiting = replace(WITH_AGENT, held_since=1_700_000_000.0)
+    d = decide.on_citizen(waiting, said("voltei", 3), policy, None)
+    assert d.release_held and d.conversation.held_since is None
+    assert d.commands == (RelayToRoom(said("voltei", 3)),)
+    assert not decide.on_citizen(WITH_AGENT, said("oi", 4), policy, None).release_held
+
+
+@pytest.mark.parametrize(
+    ("last", "now", "margin", "open_"),
+    [(None, 100.0, 0.0, False), (0.0, 86_399.0, 0.0, True), (0.0, 86_400.0, 0.0, False),
+     (0.0, 86_100.0, 300.0, False), (0.0, 86_099.0, 300.0, True)],
+)  # fmt: skip
+def test_the_window_is_24_hours_from_the_citizens_last_message_minus_a_margin(
+    last: float | None, now: float, margin: float, open_: bool
+) -> None:
+    conv = replace(WITH_AGENT, last_citizen_at=last)
+    assert decide.window_open(conv, now, margin) is open_

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bridge.core import outcomes
-from bridge.core.decide import BotTurn, Policy
+from bridge.core.decide import BotTurn, Policy, Template
 from bridge.core.model import (
     CitizenMessage,
     Conversation,
@@ -18,6 +18,7 @@ from bridge.core.model import (
     RelayToRoom,
     RoomId,
     SendFile,
+    SendTemplate,
     SendText,
     State,
     VisitorToken,
@@ -25,7 +26,7 @@ from bridge.core.model import (
     WaMessageId,
 )
 from bridge.core.outcomes import RetryPolicy, Rules
-from bridge.core.storage import Bury, Claim, Finish, Link, OutboxRow, Pending, Reschedule
+from bridge.core.storage import Bury, Claim, Finish, Hold, Link, OutboxRow, Pending, Reschedule
 
 KEY = ConversationKey("1122334455667", WaId("5511912345678"))
 WAITING = Conversation(id=7, key=KEY, state=State.WAITING, department="Atendimento")
@@ -194,3 +195,56 @@ def test_room_opened_saves_the_room_and_counts_it() -> None:
     )
     assert d.counters == (("room_opened", "Atendimento"),)
     assert Destination.WHATSAPP.value == "whatsapp"
+
+
+# --- the 24-hour window ----------------------------------------------------------------
+
+NOW = 2_000_000_000.0
+LATE = replace(WITH_AGENT, profile_name="Maria", last_citizen_at=NOW - 25 * 3600)
+
+
+def late_reply() -> Claim:
+    return claim(SendText("*Ana*: oi", origin="rc-1", agent="Ana"), conv=LATE)
+
+
+def test_a_late_agent_reply_is_held_and_the_template_sent_once(policy: Policy) -> None:
+    template = Template("retomar", "pt_BR", ("{name}", "{agent}"))
+    rules = Rules(replace(policy, template=template), None, RETRY)
+    s = outcomes.window_closed(late_reply(), rules, NOW)
+    assert s.change == Hold() and s.step is not None
+    d = s.step(LATE, Pending(False))
+    send, notice = d.commands
+    assert send == SendTemplate("retomar", "pt_BR", ("Maria", "Ana"))
+    assert isinstance(notice, PostNotice) and "retomar" in notice.text
+    assert d.conversation.held_since == NOW and ("window_template", "") in d.counters
+    again = s.step(d.conversation, Pending(False))  # a second reply while waiting
+    assert again.commands == () and not again.release_held
+
+
+def test_without_a_template_the_agent_is_told_the_reply_waits(rules: Rules) -> None:
+    s = outcomes.window_closed(late_reply(), rules, NOW)
+    assert s.step is not None
+    (notice,) = s.step(LATE, Pending(False)).commands
+    assert notice == PostNotice(rules.policy.texts.window_waiting_notice)
+
+
+def test_a_reply_held_just_as_the_citizen_wrote_goes_back_at_once(rules: Rules) -> None:
+    s = outcomes.window_closed(late_reply(), rules, NOW)
+    assert s.step is not None
+    wrote = replace(LATE, last_citizen_at=NOW - 1)
+    d = s.step(wrote, Pending(False))
+    assert d.release_held and d.commands == ()
+
+
+def test_what_the_bot_would_say_outside_the_window_is_dropped(rules: Rules) -> None:
+    s = outcomes.window_closed(claim(SendText("Obrigado!"), conv=LATE), rules, NOW)
+    assert (s.change, s.step) == (Finish(), None)
+    assert s.counters == (("window_dropped", "SendText"),)
+
+
+def test_a_refused_template_becomes_a_notice(rules: Rules) -> None:
+    c = claim(SendTemplate("retomar", "pt_BR"), conv=LATE)
+    s = outcomes.gave_up(c, "(132001) template name does not exist", 132001, rules)
+    assert isinstance(s.change, Bury) and s.step is not None
+    (notice,) = s.step(LATE, Pending(False)).commands
+    assert isinstance(notice, PostNotice) and "132001" in notice.text and "retomar" in notice.text

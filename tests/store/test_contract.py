@@ -36,6 +36,7 @@ from bridge.core.storage import (
     Event,
     Failed,
     Finish,
+    Hold,
     Link,
     Outcome,
     Pending,
@@ -315,6 +316,37 @@ async def test_a_rescheduled_or_lost_row_hands_nothing_on(backend: Backend) -> N
     lost = await backend.storage.settle(Settlement(again, Finish(), then_lease=60))
     assert not lost.held and lost.next is None
     assert thief.row.id == again.row.id
+
+
+async def test_held_rows_wait_out_of_their_lane_and_come_back_in_order(backend: Backend) -> None:
+    await enqueue(backend, SendText("first"), SendText("second"))
+    for _ in range(2):
+        [claim] = (await backend.storage.claim("me", 10, 60)).claims
+        assert (await backend.storage.settle(Settlement(claim, Hold()))).held
+    assert (await backend.storage.claim("me", 10, 60)).claims == []
+    assert await backend.storage.outbox_depth() == {"held": 2}
+    await enqueue(backend, SendText("third"))  # written while the others wait
+    [third] = (await backend.storage.claim("me", 10, 60)).claims
+    assert (await backend.storage.settle(Settlement(third, Hold()))).held
+    release = Event(ByKey(KEY), lambda c: Decision(c, release_held=True))
+    await backend.storage.apply([release])
+    texts = []
+    while claims := (await backend.storage.claim("me", 10, 60)).claims:
+        texts.append(claims[0].row.command.text)  # type: ignore[union-attr]
+        assert (await backend.storage.settle(Settlement(claims[0], Finish()))).held
+    assert texts == ["first", "second", "third"]
+
+
+async def test_a_release_behind_a_busy_lane_keeps_the_order(backend: Backend) -> None:
+    await enqueue(backend, SendText("old"))
+    [old] = (await backend.storage.claim("me", 10, 60)).claims
+    await backend.storage.settle(Settlement(old, Hold()))
+    await enqueue(backend, SendText("new"))
+    [new] = (await backend.storage.claim("me", 10, 60)).claims  # in flight
+    release = Event(ByKey(KEY), lambda c: Decision(c, release_held=True))
+    await backend.storage.apply([release])
+    settled = await backend.storage.settle(Settlement(new, Finish(), then_lease=60))
+    assert settled.next is not None and settled.next.row.command == SendText("old")
 
 
 async def test_released_claims_are_due_again_at_once(backend: Backend) -> None:

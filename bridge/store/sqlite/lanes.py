@@ -15,6 +15,7 @@ from bridge.core.storage import (
     ById,
     Claim,
     Finish,
+    Hold,
     OutboxRow,
     Pending,
     Reschedule,
@@ -143,7 +144,7 @@ def settle(tx: Tx, s: Settlement, next_lease: str) -> Settled:
     return Settled(True, _handed_on(tx, head, lease[0]))
 
 
-def _change(tx: Tx, row_id: int, change: Finish | Reschedule | Bury) -> None:
+def _change(tx: Tx, row_id: int, change: Finish | Reschedule | Bury | Hold) -> None:
     match change:
         case Finish():
             tx.conn.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
@@ -159,6 +160,26 @@ def _change(tx: Tx, row_id: int, change: Finish | Reschedule | Bury) -> None:
                 "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE id = ?",
                 (change.attempts, change.error, row_id),
             )
+        case Hold():
+            tx.conn.execute("UPDATE outbox SET state = 'held' WHERE id = ?", (row_id,))
+
+
+def release_held(tx: Tx, conv_id: int) -> None:
+    """Held rows are due again, in their order: each lane's head becomes its oldest pending
+    row. A lane a delivery holds keeps its lease; the head is corrected when it settles."""
+    tx.conn.execute(
+        "UPDATE outbox SET state = 'pending', next_attempt_at = ?"
+        " WHERE conversation_id = ? AND state = 'held'",
+        (tx.now, conv_id),
+    )
+    tx.conn.execute(
+        "INSERT INTO lane (conversation_id, destination, head_id, due_at)"
+        " SELECT conversation_id, destination, MIN(id), ? FROM outbox"
+        " WHERE conversation_id = ? AND state = 'pending' GROUP BY conversation_id, destination"
+        " ON CONFLICT (conversation_id, destination) DO UPDATE SET"
+        " head_id = excluded.head_id, due_at = excluded.due_at WHERE lane.lease IS NULL",
+        (tx.now, conv_id),
+    )
 
 
 def _advance(

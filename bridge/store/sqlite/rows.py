@@ -16,7 +16,7 @@ from bridge.core.storage import UnreadableRow
 
 CONVERSATION_COLUMNS = (
     "id, phone_number_id, wa_id, profile_name, state, department, visitor_token, room_id,"
-    " bot_state, last_citizen_at"
+    " bot_state, last_citizen_at, held_since"
 )
 PREFIXED_COLUMNS = ", ".join(f"c.{name.strip()}" for name in CONVERSATION_COLUMNS.split(","))
 
@@ -33,6 +33,7 @@ def conversation(row: sqlite3.Row) -> Conversation:
             room_id=RoomId(row["room_id"]) if row["room_id"] else None,
             bot_state=row["bot_state"],
             last_citizen_at=row["last_citizen_at"],
+            held_since=row["held_since"],
         )
     except (ValueError, TypeError) as exc:
         raise UnreadableRow(f"conversation {row['id']}: {exc}") from exc

@@ -48,8 +48,8 @@ class Tx:
     def save(self, conv: Conversation) -> None:
         self.conn.execute(
             "UPDATE conversation SET profile_name = ?, state = ?, department = ?,"
-            " visitor_token = ?, room_id = ?, bot_state = ?, last_citizen_at = ?, updated_at = ?"
-            " WHERE id = ?",
+            " visitor_token = ?, room_id = ?, bot_state = ?, last_citizen_at = ?,"
+            " held_since = ?, updated_at = ? WHERE id = ?",
             (
                 conv.profile_name,
                 conv.state.value,
@@ -58,6 +58,7 @@ class Tx:
                 conv.room_id,
                 conv.bot_state,
                 conv.last_citizen_at,
+                conv.held_since,
                 self.now,
                 conv.id,
             ),
@@ -76,6 +77,8 @@ class Tx:
                 " VALUES (?, ?, ?, ?, ?)",
                 (conv.id, survey.department, survey.score, survey.comment, self.now),
             )
+        if decision.release_held:
+            lanes.release_held(self, conv.id)
         return lanes.enqueue(self, conv.id, decision.commands)
 
     # --- small records ----------------------------------------------------------------
