@@ -145,6 +145,7 @@ def _assemble(
         settings.whatsapp_app_secret.get_secret_value().encode(),
         settings.rocketchat_department,
         window_margin=settings.bridge_window_margin_seconds,
+        max_file_bytes=settings.bridge_media_max_bytes,
     )
     retry = RetryPolicy(
         base=settings.bridge_retry_base_seconds,
@@ -156,7 +157,9 @@ def _assemble(
     intake = Intake(store, policy, bot, doorbell.set)
     rules = Rules(policy, bot, retry)
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    outbox = Outbox(store, deliverer, rules, doorbell, owner=owner)
+    outbox = Outbox(
+        store, deliverer, rules, doorbell, owner=owner, lease=settings.bridge_lease_seconds
+    )
     reconciler = Reconciler(intake, rocketchat, settings.bridge_reconcile_seconds)
     supervisor = Supervisor(backoff=settings.bridge_restart_backoff_seconds)
     supervisor.add("outbox", outbox.run)

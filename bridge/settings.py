@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     bridge_reconcile_seconds: float = Field(60.0, ge=0)
     bridge_restart_backoff_seconds: float = Field(1.0, gt=0)
     bridge_max_body_bytes: int = Field(3 * 1024 * 1024, gt=0)
+    # Largest file relayed either way; WhatsApp's own limits per type also apply (§6.5).
+    bridge_media_max_bytes: int = Field(100 * 1024 * 1024, gt=0, le=100 * 1024 * 1024)
+    # How long a delivery holds its lane before another process may take it over.
+    bridge_lease_seconds: float = Field(900.0, ge=60)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"

@@ -20,6 +20,8 @@ class CitizenTexts(_Strict):
     agent_prefix: str = "*{agent}*: {text}"
     edited: str = "{text}"
     handoff_failed: str = ""
+    file_not_delivered: str = ""
+    file_not_relayed: str = ""
 
 
 class AgentTexts(_Strict):
@@ -71,4 +73,6 @@ def load_texts(path: Path) -> Texts:
         window_template_notice=a.window_template_notice,
         window_waiting_notice=a.window_waiting_notice,
         template_failed_notice=a.template_failed_notice,
+        file_not_delivered=c.file_not_delivered,
+        file_not_relayed=c.file_not_relayed,
     )

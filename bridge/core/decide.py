@@ -23,6 +23,7 @@ from bridge.core.model import (
     State,
     WaMessageId,
 )
+from bridge.core.text import split
 
 WINDOW_CLOSED = 131047  # Graph: more than 24 h since the citizen's last message
 WINDOW_SECONDS = 24 * 3600  # the customer-service window (contract §8.1)
@@ -45,6 +46,8 @@ class Texts:
     window_template_notice: str = ""  # placeholders: {template}
     window_waiting_notice: str = ""
     template_failed_notice: str = ""  # placeholders: {template}, {code}, {reason}
+    file_not_delivered: str = ""  # to the citizen; placeholders: {name}
+    file_not_relayed: str = ""  # to the citizen: their file reached the room as text only
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,7 @@ def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | Non
 
 
 def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
+    """The agent's words (cut where WhatsApp needs them cut), then each file, in order."""
     texts = policy.texts
     commands: list[Command] = []
     text = event.text.strip()
@@ -262,12 +266,13 @@ def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
             text = texts.edited.format(text=text)
         if policy.agent_prefix and event.agent_name:
             text = texts.agent_prefix.format(agent=event.agent_name, text=text)
-        commands.append(SendText(text, origin=event.message_id, agent=event.agent_name))
-    if event.file:
-        f = event.file
-        commands.append(
-            SendFile(f.url, f.name, f.mime, None, origin=event.message_id, agent=event.agent_name)
-        )
+        commands += [
+            SendText(part, origin=event.message_id, agent=event.agent_name) for part in split(text)
+        ]
+    commands += [
+        SendFile(f.url, f.name, f.mime, None, origin=event.message_id, agent=event.agent_name)
+        for f in event.files
+    ]
     return tuple(commands)
 
 

@@ -16,6 +16,7 @@ from bridge.core.model import (
     Command,
     Conversation,
     ConversationKey,
+    Media,
     OpenRoom,
     PostNotice,
     RelayToRoom,
@@ -27,7 +28,6 @@ from bridge.core.model import (
     VisitorToken,
 )
 from bridge.core.ports import (
-    Download,
     NoAgentOnline,
     Permanent,
     RocketChat,
@@ -46,6 +46,7 @@ RoomOpened = Callable[[VisitorToken, RoomId], Awaitable[None]]
 @dataclass(frozen=True)
 class Delivered:
     links: tuple[tuple[str, str, str], ...] = ()  # (whatsapp id, rocketchat id, 'in' | 'out')
+    file_refused: str | None = None  # a citizen's file went as text instead: why
 
 
 def message_id_for(source: str) -> str:
@@ -63,6 +64,7 @@ class Deliverer:
         fallback_department: str = "",
         *,
         window_margin: float = 300.0,
+        max_file_bytes: int = 100 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._wa = whatsapp
@@ -70,6 +72,7 @@ class Deliverer:
         self._secret = token_secret
         self._fallback = fallback_department
         self._margin = window_margin
+        self._max_bytes = max_file_bytes
         self._clock = clock
 
     def visitor_token(self, key: ConversationKey) -> VisitorToken:
@@ -120,8 +123,12 @@ class Deliverer:
 
     async def _send_file(self, command: SendFile, conv: Conversation) -> Delivered:
         token, room = _room_of(conv)
-        file = await self._rc.download(command.url, token, room)
-        wamid = await self._wa.send_file(conv.key.wa_id, file, command.caption)
+        limit = min(self._max_bytes, self._wa.media_limit(command.mime))
+        file = await self._rc.download(command.url, token, room, limit)
+        try:
+            wamid = await self._wa.send_file(conv.key.wa_id, file, command.caption)
+        finally:
+            file.close()
         return _out_link(wamid, command.origin)
 
     async def _open_room(
@@ -190,16 +197,25 @@ class Deliverer:
             await self._rc.send_message(token, room, msg.text or "-", rc_id)
             return Delivered(((msg.wamid, rc_id, "in"),))
         try:
-            file = await self._wa.download_media(msg.media.media_id)
-            if msg.media.filename and not file.filename:
-                file = Download(file.data, file.mime, msg.media.filename)
-            rc_id = await self._rc.upload(token, room, file, msg.text)
+            rc_id = await self._relay_file(token, room, msg.media, msg.text)
         except Permanent as exc:
             # The citizen's words must not be lost with the file: say what it was instead.
             log.warning("delivery.media_failed", reason=exc.reason, kind=msg.media.kind)
             text = f"[{msg.media.kind}: {exc.reason}] {msg.text}".strip()
             await self._rc.send_message(token, room, text, rc_id)
+            return Delivered(((msg.wamid, rc_id, "in"),), file_refused=exc.reason)
         return Delivered(((msg.wamid, rc_id, "in"),))
+
+    async def _relay_file(
+        self, token: VisitorToken, room: RoomId, media: Media, caption: str
+    ) -> str:
+        file = await self._wa.download_media(media.media_id, self._max_bytes)
+        try:
+            if media.filename and not file.filename:
+                file = file.renamed(media.filename)
+            return await self._rc.upload(token, room, file, caption)
+        finally:
+            file.close()
 
 
 def _room_of(conv: Conversation) -> tuple[VisitorToken, RoomId]:

@@ -124,7 +124,7 @@ class AgentMessage:
     edited_at: str | None
     agent_name: str
     text: str
-    file: AgentFile | None = None
+    files: tuple[AgentFile, ...] = ()  # every file of the message, in order
 
     @property
     def event_id(self) -> str:

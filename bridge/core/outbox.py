@@ -70,7 +70,7 @@ class Outbox:
         *,
         owner: str,
         concurrency: int = 32,
-        lease: float = 300.0,
+        lease: float = 900.0,
     ) -> None:
         self._storage = storage
         self._deliverer = deliverer
@@ -193,7 +193,7 @@ class Outbox:
             _bound(row).exception("outbox.crashed")
             return outcomes.retry_later(claim, "internal error", None, rules, jitter)
         links = tuple(Link(*link) for link in done.links)
-        return outcomes.delivered(claim, links)
+        return outcomes.delivered(claim, links, rules, done.file_refused or "")
 
     async def _settle(self, settlement: Settlement) -> Claim | None:
         """Write the result; the lane's next row when the store handed it over."""

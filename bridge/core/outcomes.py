@@ -55,8 +55,20 @@ class Rules:
     retry: RetryPolicy
 
 
-def delivered(claim: Claim, links: tuple[Link, ...]) -> Settlement:
-    return Settlement(claim, Finish(), links=links)
+def delivered(
+    claim: Claim, links: tuple[Link, ...], rules: Rules | None = None, file_refused: str = ""
+) -> Settlement:
+    """Done. A citizen's file that went to the room as text only (too large, a type
+    Rocket.Chat refuses) is explained to the citizen, who would otherwise think it arrived."""
+    told = rules.policy.texts.file_not_relayed if rules is not None and file_refused else ""
+    if not told:
+        return Settlement(claim, Finish(), links=links)
+
+    def tell(conv: Conversation, _pending: Pending) -> Decision:
+        return Decision(conv, (SendText(told),))
+
+    counters = (("file_not_relayed", ""),)
+    return Settlement(claim, Finish(), links=links, counters=counters, step=tell)
 
 
 def room_opened(token: VisitorToken, room: RoomId) -> decide.Step:
@@ -110,8 +122,10 @@ def buried(claim: Claim, attempts: int, reason: str, rules: Rules) -> Settlement
 def gave_up(claim: Claim, reason: str, code: int | None, rules: Rules) -> Settlement:
     """A permanent refusal. An agent's words that never reached the citizen, or a template
     Meta would not send, are reported in the room."""
-    settlement = buried(claim, claim.row.attempts + 1, reason, rules)
     command = claim.row.command
+    if isinstance(command, SendFile):
+        return file_refused(claim, command, reason, rules)
+    settlement = buried(claim, claim.row.attempts + 1, reason, rules)
     if isinstance(command, SendTemplate):
         text = rules.policy.texts.template_failed_notice.format(
             template=command.name, code=code if code is not None else "-", reason=reason
@@ -126,6 +140,21 @@ def gave_up(claim: Claim, reason: str, code: int | None, rules: Rules) -> Settle
         return decide.on_outbound_failed(conv, event, policy)
 
     return replace(settlement, step=step)
+
+
+def file_refused(claim: Claim, command: SendFile, reason: str, rules: Rules) -> Settlement:
+    """An agent's file that cannot reach the citizen (too large, a type WhatsApp refuses, a
+    link to another host...): not a dead letter but a clear notice in the room, and a
+    polite word to the citizen, who otherwise would wait for it."""
+    texts = rules.policy.texts
+    notice = texts.unsupported_file_notice.format(name=command.name, reason=reason)
+    told = texts.file_not_delivered.format(name=command.name)
+
+    def step(conv: Conversation, _pending: Pending) -> Decision:
+        citizen = (SendText(told),) if told else ()
+        return Decision(conv, (*_notice(conv, notice), *citizen))
+
+    return Settlement(claim, Finish(), counters=(("file_refused", ""),), step=step)
 
 
 def window_closed(claim: Claim, rules: Rules, now: float) -> Settlement:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
-from bridge.core.model import RoomId, VisitorToken, WaMessageId
+from bridge.core.model import AgentFile, RoomId, VisitorToken, WaMessageId
 
 
 class DeliveryError(Exception):
@@ -42,6 +42,11 @@ class Permanent(DeliveryError):
         self.code = code
 
 
+class ForeignUrl(Permanent):
+    """A link that does not point where it must come from (another host, credentials in
+    it): never fetched."""
+
+
 class UnknownDepartment(Permanent):
     """Rocket.Chat does not know the department (`error-invalid-department`, contract §2.1)."""
 
@@ -62,11 +67,40 @@ class NoAgentOnline(DeliveryError):
     """Rocket.Chat refused to open a room: nobody is available in the department."""
 
 
+class TooLarge(Permanent):
+    """A file over the limit of where it must go (WhatsApp's per type, BRIDGE_MEDIA_MAX_BYTES)."""
+
+
 @dataclass(frozen=True)
 class Download:
-    data: bytes
+    """A file in transit. Small ones are bytes; larger ones an unnamed temporary file, so a
+    100 MB document never sits in memory. The receiver uploads `body()` and then `close()`s."""
+
+    content: bytes | BinaryIO
+    size: int
     mime: str
     filename: str | None = None
+
+    @classmethod
+    def of(cls, data: bytes, mime: str, filename: str | None = None) -> Download:
+        return cls(data, len(data), mime, filename)
+
+    def body(self) -> bytes | BinaryIO:
+        if not isinstance(self.content, bytes):
+            self.content.seek(0)
+        return self.content
+
+    def read(self) -> bytes:
+        """All of it (tests, and small files)."""
+        body = self.body()
+        return body if isinstance(body, bytes) else body.read()
+
+    def renamed(self, filename: str) -> Download:
+        return Download(self.content, self.size, self.mime, filename)
+
+    def close(self) -> None:
+        if not isinstance(self.content, bytes):
+            self.content.close()
 
 
 @dataclass(frozen=True)
@@ -89,9 +123,7 @@ class RoomMessage:
     system_type: str | None
     agent_name: str
     edited_at: str | None
-    file_url: str | None
-    file_name: str | None
-    file_mime: str | None
+    files: tuple[AgentFile, ...] = ()
 
 
 class WhatsApp(Protocol):
@@ -105,7 +137,11 @@ class WhatsApp(Protocol):
 
     async def send_file(self, to: str, file: Download, caption: str | None) -> WaMessageId: ...
 
-    async def download_media(self, media_id: str) -> Download: ...
+    async def download_media(self, media_id: str, limit: int) -> Download: ...
+
+    def media_limit(self, mime: str) -> int:
+        """The largest file of this type WhatsApp delivers (contract §6.5)."""
+        ...
 
 
 class RocketChat(Protocol):
@@ -134,7 +170,9 @@ class RocketChat(Protocol):
         self, token: VisitorToken, room_id: RoomId, limit: int
     ) -> Sequence[RoomMessage]: ...
 
-    async def download(self, url: str, token: VisitorToken, room_id: RoomId) -> Download: ...
+    async def download(
+        self, url: str, token: VisitorToken, room_id: RoomId, limit: int
+    ) -> Download: ...
 
     async def label_room(
         self, room_id: RoomId, token: VisitorToken, labels: RoomLabels

@@ -12,7 +12,7 @@ import asyncio
 import structlog
 
 from bridge.core.intake import Intake, accepted
-from bridge.core.model import AgentFile, AgentMessage, Conversation, RoomClosed, RoomEvent
+from bridge.core.model import AgentMessage, Conversation, RoomClosed, RoomEvent
 from bridge.core.ports import DeliveryError, RateLimited, RocketChat, RoomMessage
 from bridge.core.storage import Failed
 
@@ -28,12 +28,9 @@ def events_from_history(conv: Conversation, history: list[RoomMessage]) -> list[
         if m.system_type == "livechat-close":
             events.append(RoomClosed(conv.room_id))
         elif not m.from_visitor and not m.system_type:
-            file = (
-                AgentFile(m.file_url, m.file_name or "arquivo", m.file_mime or "")
-                if (m.file_url)
-                else None
+            events.append(
+                AgentMessage(conv.room_id, m.id, m.edited_at, m.agent_name, m.text, m.files)
             )
-            events.append(AgentMessage(conv.room_id, m.id, m.edited_at, m.agent_name, m.text, file))
     return events
 
 

@@ -9,11 +9,13 @@ from urllib.parse import unquote
 
 import aiohttp
 import structlog
+from yarl import URL
 
 from bridge.core.model import RoomId, VisitorToken
 from bridge.core.ports import (
     DeliveryError,
     Download,
+    ForeignUrl,
     NoAgentOnline,
     Permanent,
     RateLimited,
@@ -24,8 +26,10 @@ from bridge.core.ports import (
     UnknownDepartment,
     VisitorIsGone,
 )
+from bridge.filenames import safe_filename
 from bridge.health import Reachability
 from bridge.rocketchat import wire
+from bridge.transfer import receive, transfer_timeout
 
 # Our flow priorities as EE's LivechatPriorityWeight (1 Highest ... 5 Lowest).
 PRIORITY_WEIGHTS = {"urgent": 1, "high": 2, "low": 4}
@@ -165,14 +169,21 @@ class RocketChatClient:
         # keeps %XX literally: aiohttp's default percent-encoding would rename the file.
         form = aiohttp.FormData(quote_fields=False)
         form.add_field(
-            "file", file.data, filename=file.filename or _name(file.mime), content_type=file.mime
+            "file",
+            file.body(),
+            filename=safe_filename(file.filename, _name(file.mime)),
+            content_type=file.mime,
         )
         if description:
             form.add_field("description", description)
         headers = {"x-visitor-token": token}
         try:
             _, body = await self._call(
-                "POST", f"livechat/upload/{room_id}", data=form, headers=headers
+                "POST",
+                f"livechat/upload/{room_id}",
+                data=form,
+                headers=headers,
+                timeout=transfer_timeout(file.size),
             )
         except Permanent as exc:
             if exc.reason.startswith("HTTP 403"):  # room not open for this visitor (§2.7)
@@ -187,18 +198,38 @@ class RocketChatClient:
         _, body = await self._call("GET", f"livechat/messages.history/{room_id}", params=params)
         return _room_messages(body.get("messages"))
 
-    async def download(self, url: str, token: VisitorToken, room_id: RoomId) -> Download:
-        absolute = url if url.startswith("http") else f"{self._base}{url}"
+    async def download(
+        self, url: str, token: VisitorToken, room_id: RoomId, limit: int
+    ) -> Download:
+        absolute = self._own(url)
         # The public path carries a JWT valid for an hour; the visitor's own credentials
         # work even after that, and after the room closed (§5).
         params = {"rc_token": token, "rc_rid": room_id, "rc_room_type": "l"}
         try:
-            async with self._http.get(absolute, params=params) as resp:
+            async with self._http.get(
+                absolute, params=params, timeout=transfer_timeout(limit)
+            ) as resp:
                 if resp.status != 200:
                     raise translate(resp.status, None, resp.headers)
-                return Download(await resp.read(), resp.content_type, _filename(absolute))
+                return await receive(resp, limit, resp.content_type, _filename(absolute))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise Retryable(f"network: {type(exc).__name__}") from exc
+
+    def _own(self, url: str) -> str:
+        """`url` as an absolute URL on this Rocket.Chat, or ForeignUrl. The request carries
+        the visitor's token, a key to the citizen's whole room history, and its bytes go to
+        the citizen: only the configured server's scheme, host and port may serve it."""
+        if url.startswith("/") and not url.startswith("//"):
+            url = f"{self._base}{url}"
+        try:
+            target, base = URL(url), URL(self._base)
+        except ValueError as exc:
+            raise ForeignUrl(f"not a URL: {type(exc).__name__}") from exc
+        same = (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+        if not same or target.user is not None or target.password is not None:
+            log.warning("rocketchat.foreign_file_url", host=target.host)
+            raise ForeignUrl(f"file link outside {base.origin()}: refused")
+        return str(target)
 
     async def label_room(self, room_id: RoomId, token: VisitorToken, labels: RoomLabels) -> None:
         if not self._user:
@@ -269,8 +300,6 @@ def _room_messages(raw: Any) -> list[RoomMessage]:
 
 
 def _room_message(m: wire.Message) -> RoomMessage:
-    upload = m.fileUpload or wire.FileUpload()
-    file = m.file or wire.FileInfo()
     return RoomMessage(
         id=m.id,
         text=wire.text_of(m),
@@ -278,9 +307,7 @@ def _room_message(m: wire.Message) -> RoomMessage:
         system_type=m.t,
         agent_name=m.u.name or m.u.username or "",
         edited_at=wire.edited_at(m),
-        file_url=upload.publicFilePath,
-        file_name=file.name,
-        file_mime=file.type,
+        files=wire.files_of(m),
     )
 
 

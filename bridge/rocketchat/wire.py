@@ -5,6 +5,7 @@ fit is reported as Invalid and its neighbours go on."""
 from __future__ import annotations
 
 import json
+import mimetypes
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ class User(_Lenient):
 
 
 class FileInfo(_Lenient):
+    id: str | None = Field(None, alias="_id")
     name: str | None = None
     type: str | None = None
 
@@ -49,6 +51,14 @@ class FileUpload(_Lenient):
 
 class Attachment(_Lenient):
     description: str | None = None
+    title: str | None = None
+    title_link: str | None = None  # relative: /file-upload/<file id>/<name> (§5)
+    image_type: str | None = None
+    audio_type: str | None = None
+    video_type: str | None = None
+
+    def mime(self) -> str | None:
+        return self.image_type or self.audio_type or self.video_type
 
 
 class Message(_Lenient):
@@ -64,8 +74,10 @@ class Message(_Lenient):
     u: User = Field(default_factory=User)
     editedAt: Any = None  # an ISO string, or EJSON {"$date": ...} in some exports
     file: FileInfo | None = None
+    files: list[FileInfo] = Field(default_factory=list)
     fileUpload: FileUpload | None = None
     attachments: list[Attachment] = Field(default_factory=list)
+    blocks: list[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +133,7 @@ def agent_message(room: RoomId, message: Message) -> AgentMessage | None:
         edited_at=edited_at(message),
         agent_name=agent_name(message),
         text=text_of(message),
-        file=_file(message),
+        files=files_of(message),
     )
 
 
@@ -130,24 +142,83 @@ def agent_name(message: Message) -> str:
 
 
 def text_of(message: Message) -> str:
-    """`msg`; for a file sent with a description and no text, the description, which
-    Rocket.Chat keeps in the attachment (§5), so the citizen gets the agent's words too."""
+    """`msg`; blocks rendered as text when an app posted only blocks (§5: the webhook then
+    carries `msg = JSON.stringify(blocks)`, which must never reach a citizen); for a file
+    sent with a description and no text, the description, which Rocket.Chat keeps in the
+    attachment (§5), so the citizen gets the agent's words too."""
     text = message.msg or ""
+    if message.blocks and (not text or _is_blocks_json(text)):
+        return render_blocks(message.blocks)
     if text or message.file is None:
         return text
     return next((a.description for a in message.attachments if a.description), "")
 
 
-def _file(message: Message) -> AgentFile | None:
-    upload = message.fileUpload
-    if upload is None or not upload.publicFilePath:
-        return None
-    file = message.file or FileInfo()
-    return AgentFile(
-        url=upload.publicFilePath,
-        name=file.name or "arquivo",
-        mime=file.type or upload.type or "application/octet-stream",
-    )
+def files_of(message: Message) -> tuple[AgentFile, ...]:
+    """Every file of the message, in the order of its attachments. Rocket.Chat 8.x keeps
+    `file` = the first "for compatibility" and lists all in `files`/`attachments` (§5);
+    only the first has an absolute `publicFilePath` (with a JWT), the others are the
+    attachments' relative links, fetched with the visitor's credentials."""
+    known = {f.id: f for f in message.files if f.id}
+    if message.file is not None and message.file.id:
+        known.setdefault(message.file.id, message.file)
+    first = message.file.id if message.file is not None else None
+    found: list[AgentFile] = []
+    for attachment in (a for a in message.attachments if a.title_link):
+        link = attachment.title_link or ""
+        file_id = _file_id(link)
+        info = known.get(file_id or "") or FileInfo(name=attachment.title, type=attachment.mime())
+        url = link
+        if file_id is not None and file_id == first and message.fileUpload is not None:
+            url = message.fileUpload.publicFilePath or link
+        found.append(_agent_file(url, info, None))
+    if not found and message.fileUpload is not None and message.fileUpload.publicFilePath:
+        found.append(_agent_file(message.fileUpload.publicFilePath, message.file, None))
+    return tuple(found)
+
+
+def _agent_file(url: str, info: FileInfo | None, upload: FileUpload | None) -> AgentFile:
+    info = info or FileInfo()
+    name = info.name or "arquivo"
+    mime = info.type or (upload.type if upload else None) or mimetypes.guess_type(name)[0]
+    return AgentFile(url=url, name=name, mime=mime or "application/octet-stream")
+
+
+def _file_id(link: str) -> str | None:
+    parts = link.split("?", 1)[0].split("/")
+    if len(parts) >= 3 and parts[-3] == "file-upload":
+        return parts[-2]
+    return None
+
+
+def _is_blocks_json(text: str) -> bool:
+    if not text.startswith("["):
+        return False
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
+
+
+def render_blocks(blocks: list[Any]) -> str:
+    """The words of UIKit blocks (section, header, context, fields, button labels), one
+    per line, in order; everything else (ids, actions, images) left out."""
+    lines: list[str] = []
+    _collect(blocks, lines)
+    return "\n".join(line for line in (item.strip() for item in lines) if line)
+
+
+def _collect(node: Any, out: list[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _collect(item, out)
+    elif isinstance(node, dict):
+        text = node.get("text")
+        if isinstance(text, str) and node.get("type") in ("plain_text", "mrkdwn", None):
+            out.append(text)
+        for key in ("text", "fields", "elements", "blocks", "accessory"):
+            if isinstance(node.get(key), dict | list):
+                _collect(node[key], out)
 
 
 def edited_at(message: Message) -> str | None:

@@ -99,6 +99,41 @@ class AgentConsole:
         self.emit("Message agent", "Message", room, [message])
         return str(message["_id"])
 
+    async def agent_sends_files(
+        self,
+        rid: str,
+        files: list[tuple[bytes, str, str]],
+        *,
+        agent: str = "ana",
+        agent_name: str = "Ana Souza",
+    ) -> str:
+        """Several files in one message, as 8.x's composer sends them: `file` is the first
+        "for compatibility", `files` and `attachments` list them all (§5)."""
+        room = self._open_room(rid)
+        user = self._agent_in(room, agent, agent_name)
+        stored = [self.store.stored_file(rid, name, mime, data) for data, name, mime in files]
+        each = [file_fields(s, None) for s in stored]
+        fields = {
+            "file": each[0]["file"],
+            "files": [f["file"] for f in each],
+            "attachments": [f["attachments"][0] for f in each],
+        }
+        message = self.store.message(rid, user, "", **fields)
+        self.store.add_message(message)
+        self.emit("Message agent", "Message", room, [message])
+        return str(message["_id"])
+
+    async def app_posts_blocks(
+        self, rid: str, blocks: list[dict[str, Any]], *, agent: str = "ana"
+    ) -> str:
+        """An app (a bot integration in the room) posts UIKit blocks and no text."""
+        room = self._open_room(rid)
+        user = self._agent_in(room, agent, "Ana Souza")
+        message = self.store.message(rid, user, "", blocks=blocks)
+        self.store.add_message(message)
+        self.emit("Message agent", "Message", room, [message])
+        return str(message["_id"])
+
     async def close_room(
         self, rid: str, *, comment: str = "Atendimento encerrado", by: str = "ana"
     ) -> None:

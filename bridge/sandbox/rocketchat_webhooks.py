@@ -65,6 +65,11 @@ def webhook_message(
     for key in ("file", "attachments", "fileUpload"):
         if key in shown:
             entry[key] = shown[key]
+    if message.get("blocks"):
+        # sendToCRM: an app's message with blocks and no text goes out as the blocks' JSON
+        # in `msg` (contract §5), beside the blocks themselves.
+        entry["blocks"] = message["blocks"]
+        entry.setdefault("msg", json.dumps(message["blocks"], separators=(",", ":")))
     return entry
 
 

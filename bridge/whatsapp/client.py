@@ -7,10 +7,20 @@ from typing import Any
 
 import aiohttp
 import structlog
+from yarl import URL
 
 from bridge.core.model import WaMessageId
-from bridge.core.ports import DeliveryError, Download, Permanent, RateLimited, Retryable
+from bridge.core.ports import (
+    DeliveryError,
+    Download,
+    ForeignUrl,
+    Permanent,
+    RateLimited,
+    Retryable,
+)
+from bridge.filenames import safe_filename
 from bridge.health import Reachability
+from bridge.transfer import receive, transfer_timeout
 from bridge.whatsapp.interactive import render
 
 log = structlog.get_logger("bridge.whatsapp.client")
@@ -127,9 +137,10 @@ class GraphClient:
         form.add_field("messaging_product", "whatsapp")
         form.add_field("type", file.mime)
         form.add_field(
-            "file", file.data, filename=file.filename or "arquivo", content_type=file.mime
+            "file", file.body(), filename=safe_filename(file.filename), content_type=file.mime
         )
-        body = await self._call("POST", f"{self._base}/{self._pnid}/media", data=form)
+        url = f"{self._base}/{self._pnid}/media"
+        body = await self._call("POST", url, data=form, timeout=transfer_timeout(file.size))
         return str(body["id"])
 
     async def probe(self) -> str:
@@ -142,21 +153,48 @@ class GraphClient:
             return f"answered: {exc.reason}"
         return "phone number found"
 
-    async def download_media(self, media_id: str) -> Download:
+    async def download_media(self, media_id: str, limit: int) -> Download:
         # Never pass phone_number_id for inbound media (§6.2); the URL lives 5 minutes and
         # needs the Bearer token (§6.3), so it is fetched right away.
         meta = await self._call("GET", f"{self._base}/{media_id}")
+        url = self._media_url(meta.get("url"))
+        mime = str(meta.get("mime_type") or "application/octet-stream")
         try:
-            async with self._http.get(meta["url"], headers=self._auth) as resp:
+            async with self._http.get(
+                url, headers=self._auth, timeout=transfer_timeout(limit)
+            ) as resp:
                 if resp.status != 200:
                     raise translate(resp.status, await _json(resp), None)
-                data = await resp.read()
+                return await receive(resp, limit, mime, None)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise Retryable(f"network: {type(exc).__name__}") from exc
-        return Download(data, str(meta.get("mime_type") or resp.content_type))
+
+    def media_limit(self, mime: str) -> int:
+        return KIND_LIMITS[_kind_for(mime)]
+
+    def _media_url(self, url: Any) -> str:
+        """Graph's media link, fetched with our access token: only from Meta's media hosts
+        (or the Graph host itself, as the sandbox serves it), never from anywhere else."""
+        try:
+            target = URL(str(url))
+        except ValueError as exc:
+            raise ForeignUrl("media URL unreadable") from exc
+        graph = URL(self._base)
+        host = (target.host or "").lower()
+        ours = (target.scheme, target.host, target.port) == (graph.scheme, graph.host, graph.port)
+        meta = target.scheme == "https" and host.endswith(MEDIA_HOSTS)
+        if not (ours or meta) or target.user is not None:
+            log.warning("whatsapp.foreign_media_url", host=host)
+            raise ForeignUrl("media URL outside Meta's hosts: refused")
+        return str(target)
 
 
-AUDIO_TYPES = frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"})
+# Where Graph's media links point (lookaside.fbsbx.com today; §6.2, §6.3).
+MEDIA_HOSTS = (".fbsbx.com", ".facebook.com", ".fbcdn.net", ".whatsapp.net")
+
+MB = 1024 * 1024
+# The largest file WhatsApp delivers, per kind the bridge sends (contract §6.5).
+KIND_LIMITS = {"image": 5 * MB, "video": 16 * MB, "audio": 16 * MB, "document": 100 * MB}
 
 
 def _kind_for(mime: str) -> str:

@@ -88,7 +88,7 @@ def test_agent_text_goes_to_the_citizen(
 
 def test_agent_file_goes_as_a_file(policy: Policy) -> None:
     event = replace(
-        agent(""), file=AgentFile("http://rc/file-upload/f/a.pdf", "a.pdf", "application/pdf")
+        agent(""), files=(AgentFile("http://rc/file-upload/f/a.pdf", "a.pdf", "application/pdf"),)
     )
     d = decide.on_room(WITH_AGENT, event, policy, None)
     assert d.commands == (

@@ -102,16 +102,35 @@ def test_a_rate_limit_waits_without_spending_the_budget(rules: Rules) -> None:
     assert isinstance(without_hint.change, Reschedule) and without_hint.change.delay == 90.0
 
 
-@pytest.mark.parametrize(
-    "command", [SendText("x", origin="rc-1"), SendFile("u", "a", "m", None, "rc-2")]
-)
-def test_an_agent_reply_refused_for_good_becomes_a_notice_in_the_room(
-    rules: Rules, command: SendText | SendFile
-) -> None:
-    s = outcomes.gave_up(claim(command), "HTTP 400: (131026) undeliverable", 131026, rules)
+def test_an_agent_reply_refused_for_good_becomes_a_notice_in_the_room(rules: Rules) -> None:
+    c = claim(SendText("x", origin="rc-1"))
+    s = outcomes.gave_up(c, "HTTP 400: (131026) undeliverable", 131026, rules)
     assert s.change == Bury(1, "HTTP 400: (131026) undeliverable") and s.step is not None
     (notice,) = s.step(WITH_AGENT, Pending(False)).commands
     assert isinstance(notice, PostNotice) and "131026" in notice.text
+
+
+def test_an_agent_file_that_cannot_go_is_explained_on_both_sides_not_buried(
+    rules: Rules,
+) -> None:
+    c = claim(SendFile("u", "planta.dwg", "application/acad", None, "rc-2"))
+    s = outcomes.gave_up(c, "(131053) Media upload error", 131053, rules)
+    assert s.change == Finish() and s.counters == (("file_refused", ""),)
+    assert s.step is not None
+    notice, told = s.step(WITH_AGENT, Pending(False)).commands
+    assert isinstance(notice, PostNotice) and "planta.dwg" in notice.text
+    assert "131053" in notice.text
+    assert isinstance(told, SendText) and "planta.dwg" in told.text
+
+
+def test_a_citizen_file_sent_as_text_only_is_explained_to_the_citizen(rules: Rules) -> None:
+    c = claim(RelayToRoom(MSG))
+    plain = outcomes.delivered(c, (), rules, "")
+    assert plain.step is None
+    s = outcomes.delivered(c, (), rules, "too large")
+    assert s.step is not None
+    (told,) = s.step(WITH_AGENT, Pending(False)).commands
+    assert told == SendText(rules.policy.texts.file_not_relayed)
 
 
 def test_a_bot_message_refused_for_good_is_only_buried(rules: Rules) -> None:

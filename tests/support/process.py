@@ -84,6 +84,16 @@ class BridgeProcess:
         self._process: asyncio.subprocess.Process | None = None
 
     @property
+    def pid(self) -> int:
+        return self._require().pid
+
+    def peak_rss_mb(self) -> float:
+        """The process's peak resident memory so far (VmHWM, Linux)."""
+        status = Path(f"/proc/{self.pid}/status").read_text(encoding="ascii")
+        line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bridge.core.ports import Download, Permanent, Retryable
+from bridge.core.ports import Download, ForeignUrl, Permanent, Retryable, TooLarge
 from bridge.health import Reachability
 from bridge.whatsapp.client import GraphClient, translate
 from tests.support.mock_http import mock_http as aioresponses
@@ -113,11 +113,39 @@ async def test_window_closed_is_permanent(client: GraphClient) -> None:
 
 
 async def test_media_is_downloaded_with_the_bearer_token(client: GraphClient) -> None:
-    url = "https://lookaside.example/m?mid=9"
+    url = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=9"
     with aioresponses() as mocked:
         mocked.get(f"{BASE}/9", payload={"url": url, "mime_type": "image/jpeg", "id": "9"})
         mocked.get(url, body=b"jpeg-bytes", content_type="image/jpeg")
-        file = await client.download_media("9")
+        file = await client.download_media("9", 1024)
         (download,) = mocked.requests[("GET", aiohttp.client.URL(url))]
-    assert file == Download(b"jpeg-bytes", "image/jpeg")
+    assert file == Download.of(b"jpeg-bytes", "image/jpeg")
     assert download.kwargs["headers"]["Authorization"] == "Bearer tok"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/steal",  # another host would get our access token
+        "http://lookaside.fbsbx.com/x",  # Meta's host, but not over TLS
+        "https://user@lookaside.fbsbx.com/x",
+        "https://fbsbx.com.evil.example/x",
+    ],
+)
+async def test_a_media_link_outside_metas_hosts_is_never_fetched(
+    client: GraphClient, url: str
+) -> None:
+    with aioresponses() as mocked:
+        mocked.get(f"{BASE}/9", payload={"url": url, "mime_type": "image/jpeg", "id": "9"})
+        with pytest.raises(ForeignUrl):
+            await client.download_media("9", 1024)
+        assert ("GET", aiohttp.client.URL(url)) not in mocked.requests
+
+
+async def test_media_over_the_limit_is_refused_while_reading(client: GraphClient) -> None:
+    url = "https://lookaside.fbsbx.com/x"
+    with aioresponses() as mocked:
+        mocked.get(f"{BASE}/9", payload={"url": url, "mime_type": "image/jpeg", "id": "9"})
+        mocked.get(url, body=b"x" * 5000, content_type="image/jpeg")
+        with pytest.raises(TooLarge):
+            await client.download_media("9", 4096)
