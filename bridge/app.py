@@ -88,6 +88,8 @@ def policy_of(settings: Settings, texts: Texts) -> Policy:
         texts,
         template=template,
         window_margin=settings.bridge_window_margin_seconds,
+        read_receipts=settings.bridge_read_receipts,
+        typing=settings.bridge_typing_indicator,
     )
 
 

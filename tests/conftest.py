@@ -22,7 +22,14 @@ def texts() -> Texts:
 
 @pytest.fixture
 def policy(texts: Texts) -> Policy:
-    return Policy(default_department="Atendimento", agent_prefix=True, texts=texts)
+    # Read receipts are tested on their own (tests/core/test_decide.py, e2e/test_read.py).
+    return Policy(
+        default_department="Atendimento",
+        agent_prefix=True,
+        texts=texts,
+        read_receipts=False,
+        typing=False,
+    )
 
 
 @pytest.fixture

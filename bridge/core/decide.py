@@ -11,6 +11,7 @@ from bridge.core.model import (
     CitizenMessage,
     Command,
     Conversation,
+    MarkRead,
     OpenRoom,
     OutboundFailed,
     PostNotice,
@@ -71,6 +72,14 @@ class Policy:
     texts: Texts
     template: Template | None = None
     window_margin: float = 300.0  # seconds before 24 h at which the window counts as closed
+    read_receipts: bool = True  # blue ticks once the bot or an agent answered
+    typing: bool = True  # the typing indicator while a reply is on its way (implies read)
+
+    def read(self, conv: Conversation) -> tuple[Command, ...]:
+        """Mark the citizen's last message read (and show typing), before a reply."""
+        if conv.last_wamid is None or not (self.read_receipts or self.typing):
+            return ()
+        return (MarkRead(conv.last_wamid, typing=self.typing),)
 
 
 def window_open(conv: Conversation, now: float, margin: float) -> bool:
@@ -151,6 +160,7 @@ def _citizen(conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot |
         conv,
         profile_name=msg.profile_name or conv.profile_name,
         last_citizen_at=max(conv.last_citizen_at or 0.0, msg.timestamp),
+        last_wamid=msg.wamid,
     )
     if conv.state is not State.BOT:
         return Decision(conv, (RelayToRoom(msg),))
@@ -159,9 +169,11 @@ def _citizen(conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot |
         return replace(handed, counters=(("contact", ""), *handed.counters))
     turn = bot.turn(conv, msg)
     conv = replace(conv, bot_state=turn.bot_state)
+    read = policy.read(conv) if turn.commands else ()
     if turn.handoff is None:
-        return Decision(conv, turn.commands, turn.counters, turn.surveys)
-    return _bot_hand_off(conv, msg, turn, turn.handoff, policy)
+        return Decision(conv, read + turn.commands, turn.counters, turn.surveys)
+    handed = _bot_hand_off(conv, msg, turn, turn.handoff, policy)
+    return replace(handed, commands=read + handed.commands)
 
 
 def _bot_hand_off(
@@ -241,7 +253,9 @@ def on_room_request_dead(conv: Conversation, tell: str = "") -> Decision:
 def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | None) -> Decision:
     match event:
         case AgentMessage():
-            return Decision(conv, _agent_commands(event, policy), (("agent_message", ""),))
+            commands = _agent_commands(event, policy)
+            read = policy.read(conv) if commands else ()
+            return Decision(conv, read + commands, (("agent_message", ""),))
         case RoomClosed():
             closed = replace(conv, state=State.BOT, room_id=None)
             if bot is None:

@@ -16,6 +16,7 @@ from bridge.core.model import (
     Command,
     Conversation,
     ConversationKey,
+    MarkRead,
     Media,
     OpenRoom,
     PostNotice,
@@ -28,6 +29,7 @@ from bridge.core.model import (
     VisitorToken,
 )
 from bridge.core.ports import (
+    DeliveryError,
     NoAgentOnline,
     Permanent,
     RocketChat,
@@ -102,6 +104,9 @@ class Deliverer:
                     conv.key.wa_id, command.name, command.language, command.parameters
                 )
                 return Delivered()
+            case MarkRead():
+                await self._mark_read(command)
+                return Delivered()
             case OpenRoom():
                 await self._open_room(ref, command, conv, opened)
                 return Delivered()
@@ -114,6 +119,14 @@ class Deliverer:
                 )
                 return Delivered()
         raise AssertionError(f"unknown command {command!r}")  # pragma: no cover
+
+    async def _mark_read(self, command: MarkRead) -> None:
+        # Blue ticks and the typing indicator are courtesy: one that fails (a message
+        # older than 30 days, a hiccup) is not worth holding the reply behind it.
+        try:
+            await self._wa.mark_read(command.message_id, command.typing)
+        except DeliveryError as exc:
+            log.debug("delivery.mark_read_failed", reason=exc.reason)
 
     def _check_window(self, conv: Conversation) -> None:
         # Free-form messages outside the 24 h window are accepted by Graph and then fail

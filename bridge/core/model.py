@@ -46,6 +46,7 @@ class Conversation:
     bot_state: str | None = None
     last_citizen_at: float | None = None  # Meta's timestamp: opens the 24 h window
     held_since: float | None = None  # agent messages wait for the citizen since then
+    last_wamid: str | None = None  # the citizen's last message (read receipts, typing)
 
 
 # --- events: what the adapters hand to the core -------------------------------------------
@@ -159,6 +160,16 @@ class SendText:
 
 
 @dataclass(frozen=True)
+class MarkRead:
+    """Blue ticks on the citizen's message (and the ones before it), with the typing
+    indicator when `typing` (contract §5.3): shown until our reply arrives, or 25 s."""
+
+    message_id: str
+    typing: bool = False
+    destination: Destination = field(default=Destination.WHATSAPP, init=False)
+
+
+@dataclass(frozen=True)
 class SendTemplate:
     """An approved message template: the only thing WhatsApp delivers outside the 24 h
     window (contract §5.3, §8.1). Used to invite the citizen back to the conversation."""
@@ -230,10 +241,21 @@ class PostNotice:
     destination: Destination = field(default=Destination.ROCKETCHAT, init=False)
 
 
-Command = SendText | SendFile | SendMenu | SendTemplate | OpenRoom | RelayToRoom | PostNotice
+Command = (
+    SendText | SendFile | SendMenu | SendTemplate | MarkRead | OpenRoom | RelayToRoom | PostNotice
+)
 _COMMANDS: dict[str, type[Command]] = {
     cls.__name__: cls
-    for cls in (SendText, SendFile, SendMenu, SendTemplate, OpenRoom, RelayToRoom, PostNotice)
+    for cls in (
+        SendText,
+        SendFile,
+        SendMenu,
+        SendTemplate,
+        MarkRead,
+        OpenRoom,
+        RelayToRoom,
+        PostNotice,
+    )
 }
 
 

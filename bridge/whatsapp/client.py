@@ -122,6 +122,18 @@ class GraphClient:
             content["components"] = [{"type": "body", "parameters": body}]
         return await self._send(to, "template", content)
 
+    async def mark_read(self, message_id: str, typing: bool) -> None:
+        """Blue ticks on the citizen's message; with `typing`, "typing..." until our reply
+        or for 25 s (§5.3). Not a message: the 24 h window does not apply."""
+        payload: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": message_id,
+        }
+        if typing:
+            payload["typing_indicator"] = {"type": "text"}
+        await self._call("POST", f"{self._base}/{self._pnid}/messages", json=payload)
+
     async def send_file(self, to: str, file: Download, caption: str | None) -> WaMessageId:
         media_id = await self._upload(file)
         kind = _kind_for(file.mime)

@@ -14,6 +14,7 @@ from bridge.core.model import (
     CitizenMessage,
     Conversation,
     ConversationKey,
+    MarkRead,
     Media,
     OpenRoom,
     OutboundFailed,
@@ -233,3 +234,20 @@ def test_the_window_is_24_hours_from_the_citizens_last_message_minus_a_margin(
 ) -> None:
     conv = replace(WITH_AGENT, last_citizen_at=last)
     assert decide.window_open(conv, now, margin) is open_
+
+
+def test_the_citizens_message_is_marked_read_before_a_reply(policy: Policy) -> None:
+    reading = replace(policy, read_receipts=True, typing=True)
+    bot = ScriptedBot(BotTurn('{"node":"menu"}', (SendText("Menu"),)))
+    d = decide.on_citizen(NEW, said("oi", 7), reading, bot)
+    assert d.commands == (MarkRead("wamid.7", typing=True), SendText("Menu"))
+    assert d.conversation.last_wamid == "wamid.7"
+    silent = ScriptedBot(BotTurn(None))
+    assert decide.on_citizen(NEW, said("oi", 8), reading, silent).commands == ()
+    agent_reply = decide.on_room(
+        replace(WITH_AGENT, last_wamid="wamid.7"), agent("Oi"), reading, None
+    )
+    assert agent_reply.commands[0] == MarkRead("wamid.7", typing=True)
+    only_ticks = replace(policy, read_receipts=True, typing=False)
+    assert decide.on_citizen(NEW, said("oi", 9), only_ticks, bot).commands[0] == MarkRead("wamid.9")
+    assert decide.on_citizen(NEW, said("oi", 9), policy, bot).commands == (SendText("Menu"),)

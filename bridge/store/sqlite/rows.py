@@ -16,7 +16,7 @@ from bridge.core.storage import UnreadableRow
 
 CONVERSATION_COLUMNS = (
     "id, phone_number_id, wa_id, profile_name, state, department, visitor_token, room_id,"
-    " bot_state, last_citizen_at, held_since"
+    " bot_state, last_citizen_at, held_since, last_wamid"
 )
 PREFIXED_COLUMNS = ", ".join(f"c.{name.strip()}" for name in CONVERSATION_COLUMNS.split(","))
 
@@ -34,6 +34,7 @@ def conversation(row: sqlite3.Row) -> Conversation:
             bot_state=row["bot_state"],
             last_citizen_at=row["last_citizen_at"],
             held_since=row["held_since"],
+            last_wamid=row["last_wamid"],
         )
     except (ValueError, TypeError) as exc:
         raise UnreadableRow(f"conversation {row['id']}: {exc}") from exc

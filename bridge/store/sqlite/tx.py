@@ -49,7 +49,7 @@ class Tx:
         self.conn.execute(
             "UPDATE conversation SET profile_name = ?, state = ?, department = ?,"
             " visitor_token = ?, room_id = ?, bot_state = ?, last_citizen_at = ?,"
-            " held_since = ?, updated_at = ? WHERE id = ?",
+            " held_since = ?, last_wamid = ?, updated_at = ? WHERE id = ?",
             (
                 conv.profile_name,
                 conv.state.value,
@@ -59,6 +59,7 @@ class Tx:
                 conv.bot_state,
                 conv.last_citizen_at,
                 conv.held_since,
+                conv.last_wamid,
                 self.now,
                 conv.id,
             ),
