@@ -90,6 +90,7 @@ def policy_of(settings: Settings, texts: Texts) -> Policy:
         window_margin=settings.bridge_window_margin_seconds,
         read_receipts=settings.bridge_read_receipts,
         typing=settings.bridge_typing_indicator,
+        announce_agent=settings.bridge_announce_agent,
     )
 
 

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     bridge_window_margin_seconds: float = Field(300.0, ge=0, le=3600)
     bridge_read_receipts: bool = True
     bridge_typing_indicator: bool = True
+    bridge_announce_agent: bool = False
     bridge_reconcile_seconds: float = Field(60.0, ge=0)
     bridge_restart_backoff_seconds: float = Field(1.0, gt=0)
     bridge_max_body_bytes: int = Field(3 * 1024 * 1024, gt=0)

@@ -22,6 +22,7 @@ class CitizenTexts(_Strict):
     handoff_failed: str = ""
     file_not_delivered: str = ""
     file_not_relayed: str = ""
+    agent_took: str = ""
 
 
 class AgentTexts(_Strict):
@@ -75,4 +76,5 @@ def load_texts(path: Path) -> Texts:
         template_failed_notice=a.template_failed_notice,
         file_not_delivered=c.file_not_delivered,
         file_not_relayed=c.file_not_relayed,
+        agent_took=c.agent_took,
     )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from bridge.core import phones
 from bridge.core.model import (
     AgentMessage,
     CitizenMessage,
@@ -19,6 +20,7 @@ from bridge.core.model import (
     RoomClosed,
     RoomEvent,
     RoomForwarded,
+    RoomTaken,
     SendFile,
     SendText,
     State,
@@ -49,6 +51,7 @@ class Texts:
     template_failed_notice: str = ""  # placeholders: {template}, {code}, {reason}
     file_not_delivered: str = ""  # to the citizen; placeholders: {name}
     file_not_relayed: str = ""  # to the citizen: their file reached the room as text only
+    agent_took: str = ""  # to the citizen, when an agent takes the chat; {agent}
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Policy:
     template: Template | None = None
     window_margin: float = 300.0  # seconds before 24 h at which the window counts as closed
     read_receipts: bool = True  # blue ticks once the bot or an agent answered
+    announce_agent: bool = False  # tell the citizen who took the chat
     typing: bool = True  # the typing indicator while a reply is on its way (implies read)
 
     def read(self, conv: Conversation) -> tuple[Command, ...]:
@@ -205,7 +209,7 @@ def _bot_hand_off(
 
 def _plain_handoff(conv: Conversation, policy: Policy) -> OpenRoom:
     transcript = policy.texts.transcript.format(
-        name=conv.profile_name or "-", phone=f"+{conv.key.wa_id}", department=""
+        name=conv.profile_name or "-", phone=phones.display(conv.key.wa_id), department=""
     )
     return OpenRoom(department=policy.default_department, transcript=transcript)
 
@@ -267,6 +271,12 @@ def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | Non
             return Decision(closed, turn.commands, counters, turn.surveys)
         case RoomForwarded():
             return Decision(replace(conv, department=event.department))
+        case RoomTaken():
+            counted = (("room_taken", conv.department),)
+            told = policy.texts.agent_took if policy.announce_agent else ""
+            if not told or not event.agent_name:
+                return Decision(conv, (), counted)
+            return Decision(conv, (SendText(told.format(agent=event.agent_name)),), counted)
     raise AssertionError(f"unexpected room event {event!r}")  # pragma: no cover
 
 

@@ -11,6 +11,7 @@ from functools import partial
 
 import structlog
 
+from bridge.core import phones
 from bridge.core.decide import window_open
 from bridge.core.model import (
     Command,
@@ -164,11 +165,12 @@ class Deliverer:
     async def _register(self, conv: Conversation, command: OpenRoom) -> VisitorToken:
         # Rocket.Chat may hand back another visitor's token when the phone is already
         # known (contract §2.1): always keep the token it returns.
+        phone = phones.display(conv.key.wa_id)
         register = partial(
             self._rc.register_visitor,
             conv.visitor_token or self.visitor_token(conv.key),
-            conv.profile_name or f"+{conv.key.wa_id}",
-            f"+{conv.key.wa_id}",
+            conv.profile_name or phone,
+            phone,
             fields=command.fields,
         )
         try:

@@ -143,7 +143,15 @@ class RoomForwarded:
     department: str
 
 
-RoomEvent = AgentMessage | RoomClosed | RoomForwarded
+@dataclass(frozen=True)
+class RoomTaken:
+    """An agent took the chat (LivechatSessionTaken, contract §4.4)."""
+
+    room_id: RoomId
+    agent_name: str
+
+
+RoomEvent = AgentMessage | RoomClosed | RoomForwarded | RoomTaken
 
 
 # --- commands: what the core asks the outbox to deliver -----------------------------------

@@ -64,13 +64,6 @@ def _reset_in(header: str | None) -> float | None:
         return None
 
 
-def _is_duplicate(status: int, body: Any) -> bool:
-    # Re-sending a message `_id` that exists fails with MongoDB's duplicate-key error as a
-    # plain 400 (§2.4, inferred): it means our earlier attempt got through.
-    error = str(body.get("error", "")) if isinstance(body, dict) else ""
-    return status == 400 and ("E11000" in error or "duplicate key" in error)
-
-
 class RocketChatClient:
     def __init__(
         self,
@@ -99,7 +92,7 @@ class RocketChatClient:
                     self.health.failed(f"HTTP {resp.status}")
                 else:
                     self.health.ok()
-                if resp.status != 200 and not _is_duplicate(resp.status, body):
+                if resp.status != 200:
                     raise translate(resp.status, body, resp.headers)
                 if not isinstance(body, dict):
                     # Every REST route answers a JSON object (§1.2): a 200 with an HTML
@@ -158,9 +151,34 @@ class RocketChatClient:
     async def send_message(
         self, token: VisitorToken, room_id: RoomId, text: str, message_id: str
     ) -> str:
+        """Sent once even when retried: the `_id` is ours. A re-send of an `_id` Rocket.Chat
+        has stores nothing and is answered 200 with the stored message (8.x) or 400 (7.x,
+        "Cannot convert undefined or null to object"; §2.4). Either way it is taken as
+        delivered only once the room is seen to hold that `_id` with our words."""
         payload = {"token": token, "rid": room_id, "msg": text, "_id": message_id}
-        await self._call("POST", "livechat/message", json=payload)
+        try:
+            _, body = await self._call("POST", "livechat/message", json=payload)
+        except Permanent as exc:
+            if await self._holds(token, room_id, message_id, text):
+                return message_id
+            raise exc from None
+        stored = body.get("message")
+        mine = isinstance(stored, dict) and stored.get("_id") == message_id
+        if mine and stored.get("msg") not in (None, text):
+            # Another message already has this id: ours was never stored.
+            raise Permanent(f"message id {message_id} is another message's")
         return message_id
+
+    async def _holds(
+        self, token: VisitorToken, room_id: RoomId, message_id: str, text: str
+    ) -> bool:
+        params = {"token": token, "rid": room_id}
+        try:
+            _, body = await self._call("GET", f"livechat/message/{message_id}", params=params)
+        except Permanent:
+            return False
+        stored = body.get("message")
+        return isinstance(stored, dict) and stored.get("msg") == text
 
     async def upload(
         self, token: VisitorToken, room_id: RoomId, file: Download, description: str

@@ -18,6 +18,7 @@ from bridge.core.model import (
     RoomEvent,
     RoomForwarded,
     RoomId,
+    RoomTaken,
 )
 
 
@@ -25,11 +26,19 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class Agent(_Lenient):
+    id: str | None = Field(None, alias="_id")
+    username: str | None = None
+    name: str | None = None
+
+
 class Payload(_Lenient):
     type: str
     id: str = Field(alias="_id")
     departmentId: str | None = None
     oldDepartmentId: str | None = None
+    agent: Agent | None = None
+    servedBy: Agent | None = None
     messages: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -108,6 +117,13 @@ def parse(payload: Payload) -> list[Parsed]:
     if payload.type == "LivechatSessionForwarded" and payload.departmentId:
         dedupe = f"forwarded:{room}:{payload.oldDepartmentId}:{payload.departmentId}"
         return [(RoomForwarded(room, payload.departmentId), dedupe)]
+    if payload.type == "LivechatSessionTaken":
+        # Built from the room before the agent was set in some 7.x releases (PR #33209):
+        # without an agent there is nothing to record.
+        agent = payload.agent or payload.servedBy
+        if agent is not None and (agent.id or agent.username):
+            name = agent.name or agent.username or ""
+            return [(RoomTaken(room, name), f"taken:{room}:{agent.id or agent.username}")]
     return []
 
 

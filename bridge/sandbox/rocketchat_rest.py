@@ -150,10 +150,21 @@ class VisitorRoutes:
             extra["alias"] = visitor["name"]  # the visitor's name is copied into alias
         if "_id" in body:
             extra["_id"] = body["_id"]
+            stored = self.store.messages_by_id.get(body["_id"])
+            if stored is not None:
+                return self._already_there(stored)
         message = self.store.message(room["_id"], visitor_user(visitor), body["msg"], **extra)
         self.store.add_message(message)
         self.fake.emit("Message visitor", "Message", room, [message])
         return ok({"message": self.fake.present(message)})
+
+    def _already_there(self, stored: dict[str, Any]) -> web.Response:
+        """A re-used `_id` stores nothing (`messageAlreadyExists`, §2.4). 8.x answers 200
+        with the stored message; 7.x answered 400 "Cannot convert undefined or null to
+        object" (both read in the source, not run against a server)."""
+        if self.fake.major >= 8:
+            return ok({"message": self.fake.present(stored)})
+        raise plain("Cannot convert undefined or null to object")
 
     async def get_message(self, request: web.Request) -> web.Response:
         strings_only(request.query, required=("token", "rid"), optional=())

@@ -23,6 +23,7 @@ from bridge.core.model import (
     RoomClosed,
     RoomForwarded,
     RoomId,
+    RoomTaken,
     SendFile,
     SendText,
     State,
@@ -251,3 +252,11 @@ def test_the_citizens_message_is_marked_read_before_a_reply(policy: Policy) -> N
     only_ticks = replace(policy, read_receipts=True, typing=False)
     assert decide.on_citizen(NEW, said("oi", 9), only_ticks, bot).commands[0] == MarkRead("wamid.9")
     assert decide.on_citizen(NEW, said("oi", 9), policy, bot).commands == (SendText("Menu"),)
+
+
+def test_a_taken_chat_is_counted_and_announced_only_when_asked(policy: Policy) -> None:
+    taken = RoomTaken(RoomId("r1"), "Ana Souza")
+    quiet = decide.on_room(WITH_AGENT, taken, policy, None)
+    assert quiet.commands == () and quiet.counters == (("room_taken", ""),)
+    told = decide.on_room(WITH_AGENT, taken, replace(policy, announce_agent=True), None)
+    assert told.commands == (SendText(policy.texts.agent_took.format(agent="Ana Souza")),)

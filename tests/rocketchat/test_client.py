@@ -70,19 +70,46 @@ async def client() -> AsyncIterator[RocketChatClient]:
         yield RocketChatClient(session, BASE, "", "", Reachability("rocketchat"))
 
 
-async def test_a_duplicate_message_id_counts_as_delivered(client: RocketChatClient) -> None:
-    duplicate = (
-        "E11000 duplicate key error collection: rocketchat.rocketchat_message"
-        ' index: _id_ dup key: { _id: "abc" }'
-    )
+async def test_a_resent_message_id_counts_as_delivered_once_confirmed(
+    client: RocketChatClient,
+) -> None:
+    """7.x answers a re-used `_id` with a 400; the room is read to confirm it holds it."""
+    resend = {"success": False, "error": "Cannot convert undefined or null to object"}
+    stored = {"message": {"_id": "abc", "msg": "oi", "rid": "r"}, "success": True}
+    with aioresponses() as mocked:
+        mocked.post(f"{BASE}/api/v1/livechat/message", status=400, payload=resend)
+        mocked.get(f"{BASE}/api/v1/livechat/message/abc?rid=r&token=t", payload=stored)
+        sent = await client.send_message(VisitorToken("t"), RoomId("r"), "oi", "abc")
+    assert sent == "abc"
+
+
+async def test_a_400_for_a_message_the_room_does_not_hold_is_an_error(
+    client: RocketChatClient,
+) -> None:
     with aioresponses() as mocked:
         mocked.post(
             f"{BASE}/api/v1/livechat/message",
             status=400,
-            payload={"success": False, "error": duplicate},
+            payload={"success": False, "error": "Cannot convert undefined or null to object"},
         )
-        sent = await client.send_message(VisitorToken("t"), RoomId("r"), "oi", "abc")
-    assert sent == "abc"
+        mocked.get(
+            f"{BASE}/api/v1/livechat/message/abc?rid=r&token=t",
+            status=400,
+            payload={"success": False, "error": "invalid-message"},
+        )
+        with pytest.raises(Permanent):
+            await client.send_message(VisitorToken("t"), RoomId("r"), "oi", "abc")
+
+
+async def test_an_id_already_used_by_another_message_is_not_delivered(
+    client: RocketChatClient,
+) -> None:
+    """8.x answers a re-used `_id` with 200 and the stored message: not ours, if it differs."""
+    other = {"message": {"_id": "abc", "msg": "outra coisa", "rid": "r"}, "success": True}
+    with aioresponses() as mocked:
+        mocked.post(f"{BASE}/api/v1/livechat/message", payload=other)
+        with pytest.raises(Permanent):
+            await client.send_message(VisitorToken("t"), RoomId("r"), "oi", "abc")
 
 
 async def test_register_keeps_the_token_rocketchat_returns(client: RocketChatClient) -> None:
