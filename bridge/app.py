@@ -147,6 +147,8 @@ def _assemble(
         rocketchat,
         settings.whatsapp_app_secret.get_secret_value().encode(),
         settings.rocketchat_department,
+        links=store,
+        texts=policy.texts,
         window_margin=settings.bridge_window_margin_seconds,
         max_file_bytes=settings.bridge_media_max_bytes,
     )

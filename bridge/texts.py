@@ -33,6 +33,9 @@ class AgentTexts(_Strict):
     template_failed_notice: str = ""
     not_delivered_notice: str
     unsupported_file_notice: str
+    quoted_reply: str = "{text}"
+    reaction: str = "{emoji}"
+    reaction_unknown: str = "{emoji}"
     # Room topic prefix by priority, so urgency shows in the queue on Community Edition too.
     priority_topic: dict[str, str] = {}
 
@@ -77,4 +80,7 @@ def load_texts(path: Path) -> Texts:
         file_not_delivered=c.file_not_delivered,
         file_not_relayed=c.file_not_relayed,
         agent_took=c.agent_took,
+        quoted_reply=a.quoted_reply,
+        reaction=a.reaction,
+        reaction_unknown=a.reaction_unknown,
     )

@@ -52,6 +52,9 @@ class Texts:
     file_not_delivered: str = ""  # to the citizen; placeholders: {name}
     file_not_relayed: str = ""  # to the citizen: their file reached the room as text only
     agent_took: str = ""  # to the citizen, when an agent takes the chat; {agent}
+    quoted_reply: str = "{text}"  # in the room: a citizen's reply; {quote}, {text}
+    reaction: str = "{emoji}"  # in the room: a citizen's reaction; {emoji}, {quote}
+    reaction_unknown: str = "{emoji}"  # the same when the message is not known; {emoji}
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,8 @@ def _citizen(conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot |
     )
     if conv.state is not State.BOT:
         return Decision(conv, (RelayToRoom(msg),))
+    if msg.reacts_to is not None:
+        return Decision(conv, (), (("reaction", ""),))  # a 👍 to the bot needs no answer
     if bot is None:
         handed = _hand_off(conv, msg, _plain_handoff(conv, policy), policy)
         return replace(handed, counters=(("contact", ""), *handed.counters))
@@ -281,17 +286,25 @@ def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | Non
 
 
 def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
-    """The agent's words (cut where WhatsApp needs them cut), then each file, in order."""
+    """The agent's words (cut where WhatsApp needs them cut), then each file, in order. A
+    quote, or a correction of an earlier message, is shown quoting that message."""
     texts = policy.texts
     commands: list[Command] = []
     text = event.text.strip()
+    quoted = event.message_id if event.edited_at else event.quotes
     if text:
         if event.edited_at:
             text = texts.edited.format(text=text)
         if policy.agent_prefix and event.agent_name:
             text = texts.agent_prefix.format(agent=event.agent_name, text=text)
         commands += [
-            SendText(part, origin=event.message_id, agent=event.agent_name) for part in split(text)
+            SendText(
+                part,
+                origin=event.message_id,
+                agent=event.agent_name,
+                reply_to=quoted if n == 0 else None,
+            )
+            for n, part in enumerate(split(text))
         ]
     commands += [
         SendFile(f.url, f.name, f.mime, None, origin=event.message_id, agent=event.agent_name)

@@ -12,8 +12,9 @@ from functools import partial
 import structlog
 
 from bridge.core import phones
-from bridge.core.decide import window_open
+from bridge.core.decide import Texts, window_open
 from bridge.core.model import (
+    CitizenMessage,
     Command,
     Conversation,
     ConversationKey,
@@ -31,6 +32,7 @@ from bridge.core.model import (
 )
 from bridge.core.ports import (
     DeliveryError,
+    Links,
     NoAgentOnline,
     Permanent,
     RocketChat,
@@ -40,6 +42,7 @@ from bridge.core.ports import (
     WhatsApp,
     WindowClosed,
 )
+from bridge.core.storage import Link
 
 log = structlog.get_logger("bridge.delivery")
 
@@ -48,7 +51,7 @@ RoomOpened = Callable[[VisitorToken, RoomId], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Delivered:
-    links: tuple[tuple[str, str, str], ...] = ()  # (whatsapp id, rocketchat id, 'in' | 'out')
+    links: tuple[Link, ...] = ()
     file_refused: str | None = None  # a citizen's file went as text instead: why
 
 
@@ -66,6 +69,8 @@ class Deliverer:
         token_secret: bytes,
         fallback_department: str = "",
         *,
+        links: Links,
+        texts: Texts,
         window_margin: float = 300.0,
         max_file_bytes: int = 100 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
@@ -74,6 +79,8 @@ class Deliverer:
         self._rc = rocketchat
         self._secret = token_secret
         self._fallback = fallback_department
+        self._links = links
+        self._texts = texts
         self._margin = window_margin
         self._max_bytes = max_file_bytes
         self._clock = clock
@@ -93,8 +100,11 @@ class Deliverer:
             self._check_window(conv)
         match command:
             case SendText():
-                wamid = await self._wa.send_text(conv.key.wa_id, command.text)
-                return _out_link(wamid, command.origin)
+                quoted = (
+                    await self._links.whatsapp_id(command.reply_to) if command.reply_to else None
+                )
+                wamid = await self._wa.send_text(conv.key.wa_id, command.text, quoted)
+                return _out_link(wamid, command.origin, command.text)
             case SendMenu():
                 await self._wa.send_interactive(conv.key.wa_id, command.reply)
                 return Delivered()
@@ -143,7 +153,7 @@ class Deliverer:
             wamid = await self._wa.send_file(conv.key.wa_id, file, command.caption)
         finally:
             file.close()
-        return _out_link(wamid, command.origin)
+        return _out_link(wamid, command.origin, f"📎 {command.name}")
 
     async def _open_room(
         self, ref: str, command: OpenRoom, conv: Conversation, opened: RoomOpened
@@ -208,18 +218,37 @@ class Deliverer:
         token, room = _room_of(conv)
         msg = command.message
         rc_id = message_id_for(f"wa:{msg.wamid}")
+        text = await self._room_text(msg)
+        link = Link(msg.wamid, rc_id, "in", msg.text)
         if msg.media is None:
-            await self._rc.send_message(token, room, msg.text or "-", rc_id)
-            return Delivered(((msg.wamid, rc_id, "in"),))
+            await self._rc.send_message(token, room, text or "-", rc_id)
+            return Delivered((link,))
         try:
-            rc_id = await self._relay_file(token, room, msg.media, msg.text)
+            rc_id = await self._relay_file(token, room, msg.media, text)
         except Permanent as exc:
             # The citizen's words must not be lost with the file: say what it was instead.
             log.warning("delivery.media_failed", reason=exc.reason, kind=msg.media.kind)
-            text = f"[{msg.media.kind}: {exc.reason}] {msg.text}".strip()
-            await self._rc.send_message(token, room, text, rc_id)
-            return Delivered(((msg.wamid, rc_id, "in"),), file_refused=exc.reason)
-        return Delivered(((msg.wamid, rc_id, "in"),))
+            note = f"[{msg.media.kind}: {exc.reason}] {text}".strip()
+            await self._rc.send_message(token, room, note, rc_id)
+            return Delivered((link,), file_refused=exc.reason)
+        return Delivered((Link(msg.wamid, rc_id, "in", msg.text or msg.media.kind),))
+
+    async def _quoted(self, rocketchat_id: str | None) -> str | None:
+        """The WhatsApp id of a message an agent quoted (or corrects), when there is one."""
+        return await self._links.whatsapp_id(rocketchat_id) if rocketchat_id else None
+
+    async def _room_text(self, msg: CitizenMessage) -> str:
+        """What agents read: a reaction as a line saying to what, a reply with the first
+        words of what it answers (when the bridge relayed or sent that message)."""
+        texts = self._texts
+        if msg.reacts_to is not None:
+            quote = await self._links.excerpt(msg.reacts_to)
+            if quote:
+                return texts.reaction.format(emoji=msg.text, quote=quote)
+            return texts.reaction_unknown.format(emoji=msg.text)
+        if msg.reply_to and (quote := await self._links.excerpt(msg.reply_to)):
+            return texts.quoted_reply.format(quote=quote, text=msg.text or "-")
+        return msg.text
 
     async def _relay_file(
         self, token: VisitorToken, room: RoomId, media: Media, caption: str
@@ -239,5 +268,5 @@ def _room_of(conv: Conversation) -> tuple[VisitorToken, RoomId]:
     return conv.visitor_token, conv.room_id
 
 
-def _out_link(wamid: str, origin: str | None) -> Delivered:
-    return Delivered(((wamid, origin, "out"),)) if origin else Delivered()
+def _out_link(wamid: str, origin: str | None, excerpt: str) -> Delivered:
+    return Delivered((Link(wamid, origin, "out", excerpt),)) if origin else Delivered()

@@ -78,6 +78,8 @@ class CitizenMessage:
     choice_id: str | None = None
     media: Media | None = None
     location: Location | None = None
+    reply_to: str | None = None  # the WhatsApp message this one answers (a quote)
+    reacts_to: str | None = None  # set for a reaction: `text` is the emoji
 
     def to_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies through reflection, and this runs for
@@ -91,6 +93,8 @@ class CitizenMessage:
             "choice_id": self.choice_id,
             "media": asdict(self.media) if self.media else None,
             "location": asdict(self.location) if self.location else None,
+            "reply_to": self.reply_to,
+            "reacts_to": self.reacts_to,
         }
 
     @classmethod
@@ -126,6 +130,7 @@ class AgentMessage:
     agent_name: str
     text: str
     files: tuple[AgentFile, ...] = ()  # every file of the message, in order
+    quotes: str | None = None  # the Rocket.Chat message the agent quoted
 
     @property
     def event_id(self) -> str:
@@ -164,6 +169,7 @@ class SendText:
     text: str
     origin: str | None = None  # Rocket.Chat message id it relays, to map failures back
     agent: str = ""  # who wrote it, when an agent did (a template parameter may name them)
+    reply_to: str | None = None  # a Rocket.Chat message id: shown quoted, if WhatsApp has it
     destination: Destination = field(default=Destination.WHATSAPP, init=False)
 
 

@@ -42,7 +42,6 @@ from bridge.core.storage import (
     Failed,
     Finish,
     Hold,
-    Link,
     OutboxRow,
     Reschedule,
     Settled,
@@ -192,8 +191,7 @@ class Outbox:
         except Exception:  # the one error boundary per delivery: log, retry later
             _bound(row).exception("outbox.crashed")
             return outcomes.retry_later(claim, "internal error", None, rules, jitter)
-        links = tuple(Link(*link) for link in done.links)
-        return outcomes.delivered(claim, links, rules, done.file_refused or "")
+        return outcomes.delivered(claim, done.links, rules, done.file_refused or "")
 
     async def _settle(self, settlement: Settlement) -> Claim | None:
         """Write the result; the lane's next row when the store handed it over."""

@@ -126,8 +126,20 @@ class RoomMessage:
     files: tuple[AgentFile, ...] = ()
 
 
+class Links(Protocol):
+    """Which WhatsApp message became which Rocket.Chat message (the store keeps them)."""
+
+    async def excerpt(self, whatsapp_id: str) -> str | None:
+        """The first words of a message we relayed or sent, to show what a reply quotes."""
+        ...
+
+    async def whatsapp_id(self, rocketchat_id: str) -> str | None:
+        """The WhatsApp message a Rocket.Chat message was relayed as (or from)."""
+        ...
+
+
 class WhatsApp(Protocol):
-    async def send_text(self, to: str, text: str) -> WaMessageId: ...
+    async def send_text(self, to: str, text: str, reply_to: str | None = None) -> WaMessageId: ...
 
     async def send_interactive(self, to: str, menu: dict[str, Any]) -> WaMessageId: ...
 

@@ -184,6 +184,7 @@ class Link:
     whatsapp_id: str
     rocketchat_id: str
     direction: str  # 'in' (citizen -> room) | 'out' (agent -> citizen)
+    excerpt: str = ""  # the first words, to show what a later reply or reaction refers to
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,10 @@ class Storage(Protocol):
         ...
 
     async def counters(self) -> list[CounterRecord]: ...
+
+    async def excerpt(self, whatsapp_id: str) -> str | None: ...
+
+    async def whatsapp_id(self, rocketchat_id: str) -> str | None: ...
 
     async def surveys(self) -> list[SurveyRecord]: ...
 

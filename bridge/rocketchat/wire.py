@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,6 +22,9 @@ from bridge.core.model import (
     RoomId,
     RoomTaken,
 )
+
+# "[ ](https://server/live/<rid>?msg=<id>) " in front of a reply that quotes a message.
+_QUOTE_LINK = re.compile(r"\[ ?\]\([^)\s]*\)\s*")
 
 
 class _Lenient(BaseModel):
@@ -65,6 +70,7 @@ class Attachment(_Lenient):
     image_type: str | None = None
     audio_type: str | None = None
     video_type: str | None = None
+    message_link: str | None = None  # a quote: .../live/<rid>?msg=<quoted message id>
 
     def mime(self) -> str | None:
         return self.image_type or self.audio_type or self.video_type
@@ -150,6 +156,7 @@ def agent_message(room: RoomId, message: Message) -> AgentMessage | None:
         agent_name=agent_name(message),
         text=text_of(message),
         files=files_of(message),
+        quotes=quoted_id(message),
     )
 
 
@@ -157,12 +164,23 @@ def agent_name(message: Message) -> str:
     return message.u.name or message.username or message.u.username or ""
 
 
+def quoted_id(message: Message) -> str | None:
+    """The message an agent quoted: Rocket.Chat adds an attachment with its permalink."""
+    for attachment in message.attachments:
+        if attachment.message_link:
+            found = parse_qs(urlsplit(attachment.message_link).query).get("msg")
+            if found:
+                return found[0]
+    return None
+
+
 def text_of(message: Message) -> str:
-    """`msg`; blocks rendered as text when an app posted only blocks (§5: the webhook then
-    carries `msg = JSON.stringify(blocks)`, which must never reach a citizen); for a file
-    sent with a description and no text, the description, which Rocket.Chat keeps in the
-    attachment (§5), so the citizen gets the agent's words too."""
-    text = message.msg or ""
+    """`msg` (without the permalink markup a quote puts in front of it); blocks rendered
+    as text when an app posted only blocks (§5: the webhook then carries
+    `msg = JSON.stringify(blocks)`, which must never reach a citizen); for a file sent with
+    a description and no text, the description, which Rocket.Chat keeps in the attachment
+    (§5), so the citizen gets the agent's words too."""
+    text = _QUOTE_LINK.sub("", message.msg or "").strip() if message.msg else ""
     if message.blocks and (not text or _is_blocks_json(text)):
         return render_blocks(message.blocks)
     if text or message.file is None:

@@ -19,6 +19,7 @@ class AgentConsole:
     """Mixed into FakeRocketChat; relies on its store, settings and ``emit``."""
 
     store: RCStore
+    base_url: str
     agents_online: bool
     offline_departments: set[str]
     default_agent: str
@@ -119,6 +120,33 @@ class AgentConsole:
             "attachments": [f["attachments"][0] for f in each],
         }
         message = self.store.message(rid, user, "", **fields)
+        self.store.add_message(message)
+        self.emit("Message agent", "Message", room, [message])
+        return str(message["_id"])
+
+    async def agent_quotes(
+        self,
+        rid: str,
+        quoted_id: str,
+        text: str,
+        *,
+        agent: str = "ana",
+        agent_name: str = "Ana Souza",
+    ) -> str:
+        """A reply quoting an earlier message: the permalink in front of the text and a
+        quote attachment with `message_link` (Rocket.Chat's createQuoteAttachment)."""
+        room = self._open_room(rid)
+        user = self._agent_in(room, agent, agent_name)
+        quoted = self.store.messages_by_id[quoted_id]
+        link = f"{self.base_url}/live/{rid}?msg={quoted_id}"
+        attachment = {
+            "text": quoted.get("msg", ""),
+            "message_link": link,
+            "author_name": quoted.get("alias") or quoted["u"]["username"],
+            "attachments": [],
+            "ts": quoted["ts"],
+        }
+        message = self.store.message(rid, user, f"[ ]({link}) {text}", attachments=[attachment])
         self.store.add_message(message)
         self.emit("Message agent", "Message", room, [message])
         return str(message["_id"])

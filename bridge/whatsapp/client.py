@@ -91,13 +91,17 @@ class GraphClient:
             self.health.failed(type(exc).__name__)
             raise Retryable(f"network: {type(exc).__name__}") from exc
 
-    async def _send(self, to: str, kind: str, content: dict[str, Any]) -> WaMessageId:
+    async def _send(
+        self, to: str, kind: str, content: dict[str, Any], reply_to: str | None = None
+    ) -> WaMessageId:
         payload: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             "type": kind,
             kind: content,
         }
+        if reply_to:
+            payload["context"] = {"message_id": reply_to}  # shown quoted (§5.3)
         # A business-scoped user id (no phone shared) is addressed by `recipient` (§2.6).
         payload["to" if to.isdigit() else "recipient"] = to
         body = await self._call("POST", f"{self._base}/{self._pnid}/messages", json=payload)
@@ -106,8 +110,13 @@ class GraphClient:
         except (KeyError, IndexError, TypeError) as exc:
             raise Permanent("send answer without a message id") from exc
 
-    async def send_text(self, to: str, text: str) -> WaMessageId:
-        return await self._send(to, "text", {"preview_url": False, "body": text[:4096]})
+    async def send_text(self, to: str, text: str, reply_to: str | None = None) -> WaMessageId:
+        if len(text) > TEXT_LIMIT:
+            # The core cuts long texts before they get here (core/text.py); this is the
+            # last guard against Graph refusing the whole message.
+            log.warning("whatsapp.text_cut", length=len(text))
+        body = {"preview_url": False, "body": text[:TEXT_LIMIT]}
+        return await self._send(to, "text", body, reply_to)
 
     async def send_interactive(self, to: str, menu: dict[str, Any]) -> WaMessageId:
         return await self._send(to, "interactive", render(menu))
@@ -204,6 +213,7 @@ class GraphClient:
 # Where Graph's media links point (lookaside.fbsbx.com today; §6.2, §6.3).
 MEDIA_HOSTS = (".fbsbx.com", ".facebook.com", ".fbcdn.net", ".whatsapp.net")
 
+TEXT_LIMIT = 4096  # a text body, in characters (§5.3)
 MB = 1024 * 1024
 # The largest file WhatsApp delivers, per kind the bridge sends (contract §6.5).
 KIND_LIMITS = {"image": 5 * MB, "video": 16 * MB, "audio": 16 * MB, "document": 100 * MB}

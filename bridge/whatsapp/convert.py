@@ -47,6 +47,8 @@ def message(m: models.Message, phone_number_id: str, names: dict[str, str]) -> I
         choice_id=choice,
         media=media,
         location=_location(place) if place else None,
+        reply_to=m.context.id if m.context is not None and m.context.id else None,
+        reacts_to=m.reaction.message_id if m.type == "reaction" and m.reaction else None,
     )
 
 
@@ -89,7 +91,7 @@ def _describe(m: models.Message) -> str:
     if m.type == "contacts":
         return "\n".join(_contact_card(card) for card in m.contacts or [])
     if m.type == "reaction" and m.reaction:
-        return f"↩️ {m.reaction.emoji or ''}"
+        return m.reaction.emoji or ""
     if m.type == "order" and m.order:
         items = m.order.product_items
         return "🛒 " + ", ".join(f"{_qty(i.quantity)}× {i.product_retailer_id}" for i in items)

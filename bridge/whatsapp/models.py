@@ -95,6 +95,12 @@ class Unsupported(_Item):
     type: str | None = None
 
 
+class Context(_Item):
+    """A reply's quoted message (§2.3); forwards carry flags and no id."""
+
+    id: str | None = None
+
+
 class Message(_Item):
     sender: str | None = Field(None, alias="from")
     from_user_id: str | None = None
@@ -114,6 +120,7 @@ class Message(_Item):
     reaction: Reaction | None = None
     order: Order | None = None
     unsupported: Unsupported | None = None
+    context: Context | None = None
 
     def media(self) -> MediaObject | None:
         found: MediaObject | None = getattr(self, self.type, None) if self.type in MEDIA else None

@@ -76,7 +76,7 @@ def test_window_start_never_moves_backwards(policy: Policy) -> None:
     [
         (True, None, "*Ana Souza*: Bom dia"),
         (False, None, "Bom dia"),
-        (True, "2026-01-01T00:00:00Z", "*Ana Souza*: (mensagem corrigida) Bom dia"),
+        (True, "2026-01-01T00:00:00Z", "*Ana Souza*: ✏️ Correção: Bom dia"),
     ],
 )
 def test_agent_text_goes_to_the_citizen(
@@ -85,7 +85,16 @@ def test_agent_text_goes_to_the_citizen(
     d = decide.on_room(
         WITH_AGENT, agent("Bom dia", edited), replace(policy, agent_prefix=prefix), None
     )
-    assert d.commands == (SendText(expected, origin="m1", agent="Ana Souza"),)
+    quoted = "m1" if edited else None  # a correction quotes the message it corrects
+    assert d.commands == (SendText(expected, origin="m1", agent="Ana Souza", reply_to=quoted),)
+
+
+def test_an_agents_quote_is_kept_for_the_first_part_only(policy: Policy) -> None:
+    long = "x " * 3000
+    event = replace(agent(long), quotes="rc-quoted")
+    parts = decide.on_room(WITH_AGENT, event, policy, None).commands
+    assert len(parts) == 2
+    assert [p.reply_to for p in parts] == ["rc-quoted", None]  # type: ignore[union-attr]
 
 
 def test_agent_file_goes_as_a_file(policy: Policy) -> None:

@@ -42,7 +42,7 @@ def _by_case(file: str, case: str) -> list[wire.Item]:
         ("document", None, None, "document"),
         ("voice", "", None, "audio"),
         ("static_sticker", "", None, "sticker"),
-        ("reaction", "↩️ 😮", None, None),
+        ("reaction", "😮", None, None),
         ("current_location", "📍", None, None),
         ("contacts", "👤 Chandler Bing", None, None),
         ("order", "🛒 3× HAMBURGER", None, None),

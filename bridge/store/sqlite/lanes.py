@@ -125,7 +125,7 @@ def settle(tx: Tx, s: Settlement, next_lease: str) -> Settled:
         return Settled(held=False)
     _change(tx, row.id, s.change)
     for link in s.links:
-        tx.link(link.whatsapp_id, link.rocketchat_id, row.conversation_id, link.direction)
+        tx.link(link, row.conversation_id)
     for name, label in s.counters:
         tx.count(name, label)
     if s.step is not None and (conv := tx.find(ById(row.conversation_id))) is not None:

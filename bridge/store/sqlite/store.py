@@ -182,6 +182,21 @@ class SqliteStore:
         rows = await self._read("SELECT day, name, label, value FROM counter ORDER BY day, name")
         return [CounterRecord(r[0], r[1], r[2], r[3]) for r in rows]
 
+    async def excerpt(self, whatsapp_id: str) -> str | None:
+        rows = await self._read(
+            "SELECT excerpt FROM message_link WHERE whatsapp_id = ? ORDER BY created_at LIMIT 1",
+            (whatsapp_id,),
+        )
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
+    async def whatsapp_id(self, rocketchat_id: str) -> str | None:
+        rows = await self._read(
+            "SELECT whatsapp_id FROM message_link WHERE rocketchat_id = ?"
+            " ORDER BY created_at LIMIT 1",
+            (rocketchat_id,),
+        )
+        return str(rows[0][0]) if rows else None
+
     async def surveys(self) -> list[SurveyRecord]:
         rows = await self._read(
             "SELECT conversation_id, department, score, comment FROM survey ORDER BY id"

@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 
 from bridge.core.decide import Decision
 from bridge.core.model import Conversation, ConversationKey
-from bridge.core.storage import ById, ByKey, ByOutbound, ByRoom, Find
+from bridge.core.storage import ById, ByKey, ByOutbound, ByRoom, Find, Link
 from bridge.store.sqlite import lanes
 from bridge.store.sqlite.rows import CONVERSATION_COLUMNS, conversation
+
+EXCERPT = 80  # characters of a message kept with its link
 
 
 def day_of(now: float) -> str:
@@ -99,12 +101,19 @@ class Tx:
             (day_of(self.now), name, label, by),
         )
 
-    def link(self, whatsapp_id: str, rocketchat_id: str, conv_id: int, direction: str) -> None:
+    def link(self, link: Link, conv_id: int) -> None:
         self.conn.execute(
             "INSERT OR IGNORE INTO message_link"
-            " (whatsapp_id, rocketchat_id, conversation_id, direction, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (whatsapp_id, rocketchat_id, conv_id, direction, self.now),
+            " (whatsapp_id, rocketchat_id, conversation_id, direction, created_at, excerpt)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                link.whatsapp_id,
+                link.rocketchat_id,
+                conv_id,
+                link.direction,
+                self.now,
+                link.excerpt[:EXCERPT],
+            ),
         )
 
     def reject(self, source: str, reason: str, body: bytes) -> None:
