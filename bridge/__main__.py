@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -58,8 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.env_file)
         texts = load_texts(settings.bridge_messages)
         bot = load_bot(settings)
+        bots = load_number_bots(settings, bot)
     except (SettingsError, TextsError) as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except NumberFlowError as exc:
+        print(f"configuration error: {exc.where}\n{exc.error}", file=sys.stderr)
         return EXIT_CONFIG
     except FlowError as exc:
         print(f"configuration error: BRIDGE_FLOW={settings.bridge_flow}\n{exc}", file=sys.stderr)
@@ -69,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(check(settings))
     if args.command == "setup":
         return run_setup(settings, args)
-    return serve(settings, texts, bot)
+    return serve(settings, texts, bot, bots)
 
 
 def load_bot(settings: Settings) -> Bot | None:
@@ -81,8 +86,34 @@ def load_bot(settings: Settings) -> Bot | None:
     return load_flow_bot(settings.bridge_flow, settings.rocketchat_department)
 
 
-def serve(settings: Settings, texts: Texts, bot: Bot | None) -> int:
-    app = build_app(settings, texts, bot)
+class NumberFlowError(Exception):
+    def __init__(self, where: str, error: FlowError) -> None:
+        super().__init__(where)
+        self.where, self.error = where, error
+
+
+def load_number_bots(settings: Settings, default: Bot | None) -> dict[str, Bot | None]:
+    """The bot of each extra number (WHATSAPP_NUMBERS): BRIDGE_FLOW's unless it names its
+    own flow ("" for none). A broken flow stops start-up, naming the number."""
+    from bridge.botlink import load_flow_bot  # noqa: PLC0415 - only when numbers name flows
+
+    bots: dict[str, Bot | None] = {}
+    for n, number in enumerate(settings.whatsapp_numbers):
+        department = number.department or settings.rocketchat_department
+        if number.flow is None:
+            bots[number.phone_number_id] = default
+        elif not number.flow:
+            bots[number.phone_number_id] = None
+        else:
+            try:
+                bots[number.phone_number_id] = load_flow_bot(Path(number.flow), department)
+            except FlowError as exc:
+                raise NumberFlowError(f"WHATSAPP_NUMBERS[{n}].flow={number.flow}", exc) from exc
+    return bots
+
+
+def serve(settings: Settings, texts: Texts, bot: Bot | None, bots: dict[str, Bot | None]) -> int:
+    app = build_app(settings, texts, bot, bots)
     loop = new_event_loop()
     structlog.get_logger("bridge").info(
         "bridge.starting",

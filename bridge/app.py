@@ -7,8 +7,8 @@ import contextlib
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -18,8 +18,9 @@ from aiohttp import web
 from bridge.core.decide import Bot, Policy, Template, Texts
 from bridge.core.delivery import Deliverer
 from bridge.core.intake import Intake
+from bridge.core.lines import Line, Lines
 from bridge.core.outbox import Outbox
-from bridge.core.outcomes import RetryPolicy, Rules
+from bridge.core.outcomes import RetryPolicy
 from bridge.core.reconcile import Reconciler
 from bridge.core.storage import Storage, StorageUnavailable
 from bridge.health import Reachability
@@ -43,28 +44,35 @@ class Parts:
     intake: Intake
     outbox: Outbox
     reconciler: Reconciler
-    graph: GraphClient
+    graphs: dict[str, GraphClient]  # one per WhatsApp number (its token)
     rocketchat: RocketChatClient
     supervisor: Supervisor
+
+    @property
+    def graph(self) -> GraphClient:
+        """The first number's client (the only one in a single-number set-up)."""
+        return next(iter(self.graphs.values()))
 
 
 SETTINGS = web.AppKey("settings", Settings)
 PARTS = web.AppKey("parts", Parts)
 
 
-def build_app(settings: Settings, texts: Texts, bot: Bot | None = None) -> web.Application:
+def build_app(
+    settings: Settings,
+    texts: Texts,
+    bot: Bot | None = None,
+    bots: Mapping[str, Bot | None] | None = None,
+) -> web.Application:
+    """`bot` answers on WHATSAPP_PHONE_NUMBER_ID; `bots` on each of WHATSAPP_NUMBERS (a
+    number missing from it uses `bot`)."""
     app = web.Application(client_max_size=settings.bridge_max_body_bytes)
     app[SETTINGS] = settings
-    policy = policy_of(settings, texts)
-    app.cleanup_ctx.append(_parts(policy, bot))
+    lines = lines_of(settings, texts, bot, bots or {})
+    app.cleanup_ctx.append(_parts(lines))
     app.cleanup_ctx.append(_workers)
     parts = _lazy(app)
-    whatsapp = WhatsAppWebhook(
-        lambda: parts().intake,
-        settings.whatsapp_app_secret.get_secret_value(),
-        settings.whatsapp_verify_token.get_secret_value(),
-        settings.whatsapp_phone_number_id,
-    )
+    whatsapp = WhatsAppWebhook(lambda: parts().intake, apps_of(settings), verify_tokens(settings))
     rocketchat = RocketChatWebhook(
         lambda: parts().intake, settings.rocketchat_webhook_token.get_secret_value()
     )
@@ -94,12 +102,45 @@ def policy_of(settings: Settings, texts: Texts) -> Policy:
     )
 
 
+def apps_of(settings: Settings) -> dict[str, frozenset[str]]:
+    """Each Meta app secret and the numbers it signs for: WHATSAPP_APP_SECRET covers
+    WHATSAPP_PHONE_NUMBER_ID and every listed number that names no secret of its own."""
+    default = settings.whatsapp_app_secret.get_secret_value()
+    apps: dict[str, set[str]] = {default: {settings.whatsapp_phone_number_id}}
+    for number in settings.whatsapp_numbers:
+        secret = number.app_secret.get_secret_value() if number.app_secret else default
+        apps.setdefault(secret, set()).add(number.phone_number_id)
+    return {secret: frozenset(numbers) for secret, numbers in apps.items()}
+
+
+def verify_tokens(settings: Settings) -> list[str]:
+    tokens = [settings.whatsapp_verify_token.get_secret_value()]
+    tokens += [
+        n.verify_token.get_secret_value() for n in settings.whatsapp_numbers if n.verify_token
+    ]
+    return tokens
+
+
+def lines_of(
+    settings: Settings, texts: Texts, bot: Bot | None, bots: Mapping[str, Bot | None]
+) -> Lines:
+    policy = policy_of(settings, texts)
+    by_number = {
+        n.phone_number_id: Line(
+            replace(policy, default_department=n.department or settings.rocketchat_department),
+            bots.get(n.phone_number_id, bot),
+        )
+        for n in settings.whatsapp_numbers
+    }
+    return Lines(Line(policy, bot), by_number)
+
+
 def _lazy(app: web.Application) -> Callable[[], Parts]:
     return lambda: app[PARTS]
 
 
 def _parts(
-    policy: Policy, bot: Bot | None
+    lines: Lines,
 ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def parts(app: web.Application) -> AsyncIterator[None]:
@@ -111,13 +152,12 @@ def _parts(
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(store.close)
             http = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
-            graph = GraphClient(
-                http,
-                settings.graph_base,
-                settings.whatsapp_phone_number_id,
-                settings.whatsapp_access_token.get_secret_value(),
-                Reachability("whatsapp"),
-            )
+            graphs = {
+                number: GraphClient(
+                    http, settings.graph_base, number, token, Reachability(f"whatsapp:{number}")
+                )
+                for number, token in _numbers(settings)
+            }
             rocketchat = RocketChatClient(
                 http,
                 settings.rocketchat_base,
@@ -126,29 +166,37 @@ def _parts(
                 Reachability("rocketchat"),
             )
             app[PARTS] = _assemble(
-                settings, policy=policy, bot=bot, store=store, graph=graph, rocketchat=rocketchat
+                settings, lines=lines, store=store, graphs=graphs, rocketchat=rocketchat
             )
             yield
 
     return parts
 
 
+def _numbers(settings: Settings) -> list[tuple[str, str]]:
+    """(phone number id, access token) of every number, WHATSAPP_PHONE_NUMBER_ID first."""
+    first = (settings.whatsapp_phone_number_id, settings.whatsapp_access_token.get_secret_value())
+    rest = [
+        (n.phone_number_id, n.access_token.get_secret_value()) for n in settings.whatsapp_numbers
+    ]
+    return [first, *rest]
+
+
 def _assemble(
     settings: Settings,
     *,
-    policy: Policy,
-    bot: Bot | None,
+    lines: Lines,
     store: Storage,
-    graph: GraphClient,
+    graphs: dict[str, GraphClient],
     rocketchat: RocketChatClient,
 ) -> Parts:
     deliverer = Deliverer(
-        graph,
+        graphs,
         rocketchat,
         settings.whatsapp_app_secret.get_secret_value().encode(),
-        settings.rocketchat_department,
+        lines,
         links=store,
-        texts=policy.texts,
+        texts=lines.default.policy.texts,
         window_margin=settings.bridge_window_margin_seconds,
         max_file_bytes=settings.bridge_media_max_bytes,
     )
@@ -159,19 +207,18 @@ def _assemble(
         no_agent_delay=settings.bridge_no_agent_retry_seconds,
     )
     doorbell = asyncio.Event()  # rung by intake, awaited by the outbox
-    intake = Intake(store, policy, bot, doorbell.set)
-    rules = Rules(policy, bot, retry)
+    intake = Intake(store, lines, doorbell.set)
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     outbox = Outbox(
-        store, deliverer, rules, doorbell, owner=owner, lease=settings.bridge_lease_seconds
+        store, deliverer, lines, retry, doorbell, owner=owner, lease=settings.bridge_lease_seconds
     )
     reconciler = Reconciler(intake, rocketchat, settings.bridge_reconcile_seconds)
     supervisor = Supervisor(backoff=settings.bridge_restart_backoff_seconds)
     supervisor.add("outbox", outbox.run)
     supervisor.add("reconciler", reconciler.run, once=settings.bridge_reconcile_seconds <= 0)
-    supervisor.add("probe", lambda: probe_remotes(graph, rocketchat), once=True)
+    supervisor.add("probe", lambda: probe_remotes(list(graphs.values()), rocketchat), once=True)
     supervisor.add("store", store.maintain)
-    return Parts(store, intake, outbox, reconciler, graph, rocketchat, supervisor)
+    return Parts(store, intake, outbox, reconciler, graphs, rocketchat, supervisor)
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
@@ -190,7 +237,7 @@ async def readyz(request: web.Request) -> web.Response:
     parts = request.app[PARTS]
     checks = {
         "database": await _database_writable(parts.store),
-        "whatsapp": parts.graph.health.healthy(),
+        "whatsapp": all(g.health.healthy() for g in parts.graphs.values()),
         "rocketchat": parts.rocketchat.health.healthy(),
         "workers": parts.supervisor.healthy(),
     }

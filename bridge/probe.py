@@ -17,9 +17,10 @@ from bridge.whatsapp.client import GraphClient
 log = structlog.get_logger("bridge.probe")
 
 
-async def probe_remotes(graph: GraphClient, rocketchat: RocketChatClient) -> None:
+async def probe_remotes(graphs: list[GraphClient], rocketchat: RocketChatClient) -> None:
     await _probe("rocketchat", rocketchat.probe)
-    await _probe("whatsapp", graph.probe)
+    for graph in graphs:
+        await _probe(graph.health.name, graph.probe)
 
 
 async def _probe(name: str, check: Callable[[], Awaitable[str]]) -> None:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
+import pydantic_settings
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The newest Graph versions in the contract notes (whatsapp-cloud-api.md §8.4); v25.0 is
@@ -15,6 +26,19 @@ DEFAULT_GRAPH_VERSION = "v25.0"
 
 class SettingsError(Exception):
     """A missing or invalid setting; the message names the variable."""
+
+
+class NumberSettings(BaseModel):
+    """Another WhatsApp number this bridge serves (WHATSAPP_NUMBERS, a JSON list)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phone_number_id: str = Field(pattern=r"^\d+$")
+    access_token: SecretStr = Field(min_length=1)
+    department: str = ""  # empty: ROCKETCHAT_DEPARTMENT
+    flow: str | None = None  # absent: BRIDGE_FLOW; "": no chatbot; a path: that flow
+    app_secret: SecretStr | None = None  # a number of another Meta app signs with its own
+    verify_token: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -34,6 +58,7 @@ class Settings(BaseSettings):
     whatsapp_template_name: str = Field("", pattern=r"^[a-z0-9_]*$")
     whatsapp_template_language: str = Field("pt_BR", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     whatsapp_template_parameters: str = ""  # '|'-separated; {name} and {agent} are filled
+    whatsapp_numbers: list[NumberSettings] = []
 
     rocketchat_url: HttpUrl
     rocketchat_webhook_token: SecretStr = Field(min_length=1)
@@ -66,6 +91,18 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 
+    @model_validator(mode="after")
+    def _numbers_once_each(self) -> Settings:
+        seen = {self.whatsapp_phone_number_id}
+        for number in self.whatsapp_numbers:
+            if number.phone_number_id in seen:
+                raise ValueError(
+                    f"WHATSAPP_NUMBERS: phone number id {number.phone_number_id} is listed"
+                    " twice (or is WHATSAPP_PHONE_NUMBER_ID)"
+                )
+            seen.add(number.phone_number_id)
+        return self
+
     @field_validator("bridge_flow", mode="before")
     @classmethod
     def _empty_flow_means_none(cls, value: object) -> object:
@@ -96,17 +133,30 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         return Settings(_env_file=env_file)
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
+    except pydantic_settings.SettingsError as exc:
+        # A list setting (WHATSAPP_NUMBERS) that is not valid JSON.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = field.group(1).upper() if field else "?"
+        raise SettingsError(f"setting {name}: not a valid JSON list") from None
 
 
 def describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
-        name = "_".join(str(part) for part in error["loc"]).upper()
+        name = _variable(error["loc"])
         if error["type"] == "missing":
             reason = "is required but not set"
         elif error["type"] in ("too_short", "string_too_short") and error.get("input") == "":
             reason = "is required but empty"
         else:
             reason = error["msg"]
-        lines.append(f"setting {name}: {reason}")
+        lines.append(f"setting {name}: {reason}" if name else f"settings: {reason}")
     return "\n".join(lines)
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """WHATSAPP_PHONE_NUMBER_ID, or WHATSAPP_NUMBERS[1].department inside the JSON list."""
+    if not loc:
+        return ""
+    head, rest = str(loc[0]).upper(), loc[1:]
+    return head + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest)

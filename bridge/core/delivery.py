@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -13,6 +13,7 @@ import structlog
 
 from bridge.core import phones
 from bridge.core.decide import Texts, window_open
+from bridge.core.lines import Lines
 from bridge.core.model import (
     CitizenMessage,
     Command,
@@ -64,10 +65,10 @@ def message_id_for(source: str) -> str:
 class Deliverer:
     def __init__(
         self,
-        whatsapp: WhatsApp,
+        whatsapp: Mapping[str, WhatsApp],
         rocketchat: RocketChat,
         token_secret: bytes,
-        fallback_department: str = "",
+        lines: Lines,
         *,
         links: Links,
         texts: Texts,
@@ -75,10 +76,10 @@ class Deliverer:
         max_file_bytes: int = 100 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._wa = whatsapp
+        self._numbers = whatsapp  # phone number id -> its client (token, sending number)
         self._rc = rocketchat
         self._secret = token_secret
-        self._fallback = fallback_department
+        self._lines = lines
         self._links = links
         self._texts = texts
         self._margin = window_margin
@@ -98,31 +99,30 @@ class Deliverer:
         creation time): a retry reuses it, another database never does."""
         if isinstance(command, SendText | SendMenu | SendFile):
             self._check_window(conv)
+        wa = self._whatsapp(conv)
         match command:
             case SendText():
-                quoted = (
-                    await self._links.whatsapp_id(command.reply_to) if command.reply_to else None
-                )
-                wamid = await self._wa.send_text(conv.key.wa_id, command.text, quoted)
+                quoted = await self._quoted(command.reply_to)
+                wamid = await wa.send_text(conv.key.wa_id, command.text, quoted)
                 return _out_link(wamid, command.origin, command.text)
             case SendMenu():
-                await self._wa.send_interactive(conv.key.wa_id, command.reply)
+                await wa.send_interactive(conv.key.wa_id, command.reply)
                 return Delivered()
             case SendFile():
-                return await self._send_file(command, conv)
+                return await self._send_file(command, conv, wa)
             case SendTemplate():
-                await self._wa.send_template(
+                await wa.send_template(
                     conv.key.wa_id, command.name, command.language, command.parameters
                 )
                 return Delivered()
             case MarkRead():
-                await self._mark_read(command)
+                await self._mark_read(command, wa)
                 return Delivered()
             case OpenRoom():
                 await self._open_room(ref, command, conv, opened)
                 return Delivered()
             case RelayToRoom():
-                return await self._relay(command, conv)
+                return await self._relay(command, conv, wa)
             case PostNotice():
                 token, room = _room_of(conv)
                 await self._rc.send_message(
@@ -131,11 +131,18 @@ class Deliverer:
                 return Delivered()
         raise AssertionError(f"unknown command {command!r}")  # pragma: no cover
 
-    async def _mark_read(self, command: MarkRead) -> None:
+    def _whatsapp(self, conv: Conversation) -> WhatsApp:
+        """The client of the number the citizen wrote to: replies leave from it."""
+        found = self._numbers.get(conv.key.phone_number_id)
+        if found is None:
+            raise Permanent(f"phone number {conv.key.phone_number_id} is not configured")
+        return found
+
+    async def _mark_read(self, command: MarkRead, wa: WhatsApp) -> None:
         # Blue ticks and the typing indicator are courtesy: one that fails (a message
         # older than 30 days, a hiccup) is not worth holding the reply behind it.
         try:
-            await self._wa.mark_read(command.message_id, command.typing)
+            await wa.mark_read(command.message_id, command.typing)
         except DeliveryError as exc:
             log.debug("delivery.mark_read_failed", reason=exc.reason)
 
@@ -145,12 +152,12 @@ class Deliverer:
         if not window_open(conv, self._clock(), self._margin):
             raise WindowClosed("24 h window closed")
 
-    async def _send_file(self, command: SendFile, conv: Conversation) -> Delivered:
+    async def _send_file(self, command: SendFile, conv: Conversation, wa: WhatsApp) -> Delivered:
         token, room = _room_of(conv)
-        limit = min(self._max_bytes, self._wa.media_limit(command.mime))
+        limit = min(self._max_bytes, wa.media_limit(command.mime))
         file = await self._rc.download(command.url, token, room, limit)
         try:
-            wamid = await self._wa.send_file(conv.key.wa_id, file, command.caption)
+            wamid = await wa.send_file(conv.key.wa_id, file, command.caption)
         finally:
             file.close()
         return _out_link(wamid, command.origin, f"📎 {command.name}")
@@ -176,27 +183,42 @@ class Deliverer:
         # Rocket.Chat may hand back another visitor's token when the phone is already
         # known (contract §2.1): always keep the token it returns.
         phone = phones.display(conv.key.wa_id)
-        register = partial(
-            self._rc.register_visitor,
-            conv.visitor_token or self.visitor_token(conv.key),
-            conv.profile_name or phone,
-            phone,
-            fields=command.fields,
+        name = conv.profile_name or phone
+        ours = conv.visitor_token or self.visitor_token(conv.key)
+        token = await self._register_as(conv, command, ours, name, phone)
+        if token != ours and self._of_another_number(token, conv.key):
+            # The citizen also writes to another of our numbers: Rocket.Chat matched the
+            # phone and gave back that conversation's visitor, whose open room it would
+            # share (§2.3: one open room per visitor), so agents' replies would leave from
+            # the wrong number. A visitor of its own, with the phone in its name only.
+            log.info("delivery.visitor_of_another_number")
+            token = await self._register_as(conv, command, ours, f"{name} · {phone}", "")
+        return token
+
+    def _of_another_number(self, token: VisitorToken, key: ConversationKey) -> bool:
+        return any(
+            token == self.visitor_token(ConversationKey(number, key.wa_id))
+            for number in self._numbers
+            if number != key.phone_number_id
         )
+
+    async def _register_as(
+        self, conv: Conversation, command: OpenRoom, token: VisitorToken, name: str, phone: str
+    ) -> VisitorToken:
+        register = partial(self._rc.register_visitor, token, name, phone, fields=command.fields)
+        fallback = self._lines.of(conv.key.phone_number_id).policy.default_department
         try:
             return await register(department=command.department)
         except UnknownDepartment:
-            if command.department == self._fallback:
+            if command.department == fallback:
                 raise
             # Community Edition has one department (contract §3.2): a flow written for
-            # several still reaches a person (ROCKETCHAT_DEPARTMENT, or any when empty);
-            # the transcript, topic and tags keep what it was about.
+            # several still reaches a person (the number's default department, or any
+            # when empty); the transcript, topic and tags keep what it was about.
             log.warning(
-                "delivery.department_unknown",
-                department=command.department,
-                fallback=self._fallback,
+                "delivery.department_unknown", department=command.department, fallback=fallback
             )
-            return await register(department=self._fallback)
+            return await register(department=fallback)
 
     async def _check_online(self, command: OpenRoom) -> None:
         # Asking first spares the visitor/room calls (5/min per IP, contract §2.1) and lets
@@ -214,7 +236,7 @@ class Deliverer:
         except Exception as exc:  # labels help agents sort; the room itself is already open
             log.warning("delivery.label_failed", room_id=room, error=str(exc))
 
-    async def _relay(self, command: RelayToRoom, conv: Conversation) -> Delivered:
+    async def _relay(self, command: RelayToRoom, conv: Conversation, wa: WhatsApp) -> Delivered:
         token, room = _room_of(conv)
         msg = command.message
         rc_id = message_id_for(f"wa:{msg.wamid}")
@@ -224,7 +246,7 @@ class Deliverer:
             await self._rc.send_message(token, room, text or "-", rc_id)
             return Delivered((link,))
         try:
-            rc_id = await self._relay_file(token, room, msg.media, text)
+            rc_id = await self._relay_file(wa, token, room, msg.media, text)
         except Permanent as exc:
             # The citizen's words must not be lost with the file: say what it was instead.
             log.warning("delivery.media_failed", reason=exc.reason, kind=msg.media.kind)
@@ -251,9 +273,9 @@ class Deliverer:
         return msg.text
 
     async def _relay_file(
-        self, token: VisitorToken, room: RoomId, media: Media, caption: str
+        self, wa: WhatsApp, token: VisitorToken, room: RoomId, media: Media, caption: str
     ) -> str:
-        file = await self._wa.download_media(media.media_id, self._max_bytes)
+        file = await wa.download_media(media.media_id, self._max_bytes)
         try:
             if media.filename and not file.filename:
                 file = file.renamed(media.filename)

@@ -9,7 +9,8 @@ from dataclasses import replace
 import structlog
 
 from bridge.core import decide
-from bridge.core.decide import Bot, Decision, Policy
+from bridge.core.decide import Decision
+from bridge.core.lines import Lines
 from bridge.core.model import CitizenMessage, Conversation, OutboundFailed, RoomEvent
 from bridge.core.storage import (
     Applied,
@@ -27,16 +28,14 @@ log = structlog.get_logger("bridge.intake")
 
 
 class Intake:
-    def __init__(
-        self, storage: Storage, policy: Policy, bot: Bot | None, wake: Callable[[], None]
-    ) -> None:
+    def __init__(self, storage: Storage, lines: Lines, wake: Callable[[], None]) -> None:
         self.storage = storage
-        self.policy = policy
-        self.bot = bot
+        self.lines = lines
         self._wake = wake
 
     def citizen(self, msg: CitizenMessage) -> Event:
-        policy, bot = self.policy, self.bot
+        line = self.lines.of(msg.key.phone_number_id)
+        policy, bot = line.policy, line.bot
 
         def step(conv: Conversation) -> Decision:
             decision = decide.on_citizen(conv, msg, policy, bot)
@@ -48,22 +47,25 @@ class Intake:
 
     def outbound_failed(self, event: OutboundFailed) -> Event:
         """A `failed` status for a message we sent: the agent hears about it."""
-        policy = self.policy
+        lines = self.lines
         return Event(
             ByOutbound(event.wamid),
-            lambda conv: decide.on_outbound_failed(conv, event, policy),
+            lambda conv: decide.on_outbound_failed(
+                conv, event, lines.of(conv.key.phone_number_id).policy
+            ),
             Seen("status", f"{event.wamid}:failed"),
         )
 
     def room_event(self, event: RoomEvent, event_id: str) -> Event:
         """An agent-side event; rooms we do not know (other channels share the webhook)
         come back UNKNOWN with nothing written."""
-        policy, bot = self.policy, self.bot
-        return Event(
-            ByRoom(event.room_id),
-            lambda conv: decide.on_room(conv, event, policy, bot),
-            Seen("rocketchat", event_id),
-        )
+        lines = self.lines
+
+        def step(conv: Conversation) -> Decision:
+            line = lines.of(conv.key.phone_number_id)
+            return decide.on_room(conv, event, line.policy, line.bot)
+
+        return Event(ByRoom(event.room_id), step, Seen("rocketchat", event_id))
 
     async def accept(self, events: Sequence[Event]) -> list[Applied | Failed]:
         """Run the events in order, sharing commits; raises StorageUnavailable when the

@@ -15,6 +15,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from bridge.core import outcomes
 from bridge.core.delivery import Deliverer, RoomOpened
+from bridge.core.lines import Lines
 from bridge.core.model import (
     Command,
     Conversation,
@@ -24,7 +25,7 @@ from bridge.core.model import (
     SendFile,
     VisitorToken,
 )
-from bridge.core.outcomes import Rules
+from bridge.core.outcomes import RetryPolicy, Rules
 from bridge.core.ports import (
     NoAgentOnline,
     Permanent,
@@ -64,7 +65,8 @@ class Outbox:
         self,
         storage: Storage,
         deliverer: Deliverer,
-        rules: Rules,
+        lines: Lines,
+        retry: RetryPolicy,
         doorbell: asyncio.Event,
         *,
         owner: str,
@@ -73,7 +75,8 @@ class Outbox:
     ) -> None:
         self._storage = storage
         self._deliverer = deliverer
-        self._rules = rules
+        self._lines = lines
+        self._retry = retry
         self._wakeup = doorbell
         self._owner = owner
         self._slots = concurrency
@@ -159,7 +162,7 @@ class Outbox:
                 self.wake()  # rows for other lanes, or a new due time, for the dispatcher
 
     async def _attempt(self, claim: Claim) -> Settlement:
-        row, rules, jitter = claim.row, self._rules, random.random()
+        row, rules, jitter = claim.row, self._rules_for(claim), random.random()
         try:
             # One HTTP call is bounded by the client's own timeout; a command that makes
             # several (a room, a file) is bounded as a whole, well inside its lease.
@@ -223,6 +226,10 @@ class Outbox:
         except StorageUnavailable as exc:
             _bound(settlement.claim.row).error("outbox.settle_failed", error=str(exc))
         return None
+
+    def _rules_for(self, claim: Claim) -> Rules:
+        line = self._lines.of(claim.conversation.key.phone_number_id)
+        return Rules(line.policy, line.bot, self._retry)
 
     def _opened(self, conv: Conversation) -> RoomOpened:
         async def opened(token: VisitorToken, room: RoomId) -> None:

@@ -106,7 +106,9 @@ class RocketChatClient:
     async def register_visitor(
         self, token: VisitorToken, name: str, phone: str, department: str, fields: dict[str, str]
     ) -> VisitorToken:
-        visitor: dict[str, Any] = {"token": token, "name": name, "phone": phone}
+        visitor: dict[str, Any] = {"token": token, "name": name}
+        if phone:  # none: a visitor Rocket.Chat must not match to another by phone (§2.1)
+            visitor["phone"] = phone
         if department:
             visitor["department"] = department
         if fields:

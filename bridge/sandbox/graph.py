@@ -19,6 +19,7 @@ from aiohttp import web
 from bridge.sandbox.graph_errors import status_error
 from bridge.sandbox.graph_inbound import InboundSimulator
 from bridge.sandbox.graph_platform import (
+    BusinessNumber,
     FaultQueue,
     MediaStore,
     PairLimiter,
@@ -54,6 +55,11 @@ class FakeGraph(InboundSimulator):
         self.webhook_url = webhook_url
         self.window_seconds = window_seconds
         self.webhook_retry_delays = tuple(webhook_retry_delays)
+        self.numbers = {
+            phone_number_id: BusinessNumber(
+                phone_number_id, access_token, display_phone_number, app_secret
+            )
+        }
         self._init_behaviour()
         self._init_records()
 
@@ -112,6 +118,19 @@ class FakeGraph(InboundSimulator):
         """Wait until every status / scheduled webhook delivery (and retry) is finished."""
         await self._tasks.wait_idle()
 
+    def add_number(
+        self,
+        phone_number_id: str,
+        access_token: str,
+        display_phone_number: str,
+        *,
+        app_secret: str | None = None,
+    ) -> None:
+        """Another number of the account (or, with `app_secret`, of another Meta app)."""
+        self.numbers[phone_number_id] = BusinessNumber(
+            phone_number_id, access_token, display_phone_number, app_secret or self.app_secret
+        )
+
     # -- scripted faults ---------------------------------------------------------
 
     def fail_next(
@@ -141,16 +160,16 @@ class FakeGraph(InboundSimulator):
 
     # -- platform rules ----------------------------------------------------------
 
-    def expire_window(self, wa_id: str) -> None:
+    def expire_window(self, wa_id: str, number: str | None = None) -> None:
         """Close the citizen's 24 h window now: free-form sends then fail with 131047."""
-        self.windows.expire(wa_id)
+        self.windows.expire(self.pair(number, wa_id))
 
-    def open_window(self, wa_id: str) -> None:
+    def open_window(self, wa_id: str, number: str | None = None) -> None:
         """Open the window without a webhook (as if the citizen wrote earlier)."""
-        self.windows.touch(wa_id)
+        self.windows.touch(self.pair(number, wa_id))
 
-    def window_open(self, wa_id: str) -> bool:
-        return self.windows.is_open(wa_id, self.window_seconds)
+    def window_open(self, wa_id: str, number: str | None = None) -> bool:
+        return self.windows.is_open(self.pair(number, wa_id), self.window_seconds)
 
     def sent_to(self, wa_id: str) -> list[dict[str, Any]]:
         """Accepted sends addressed to `wa_id`, in order."""
@@ -164,7 +183,7 @@ class FakeGraph(InboundSimulator):
         with 131053 (Meta's behaviour here is not documented; async is the harder case).
         """
         failure: int | None = None
-        if kind != "template" and not self.window_open(wa_id):
+        if kind != "template" and not self.window_open(wa_id, record["_from"]):
             failure = 131047
         elif _media_id_of(record, kind) not in (None, *self.media.items):
             failure = 131053
@@ -174,40 +193,42 @@ class FakeGraph(InboundSimulator):
         self, record: dict[str, Any], kind: str, wa_id: str, failure: int | None
     ) -> None:
         await asyncio.sleep(self.status_delay)
-        wamid = str(record["_wamid"])
+        wamid, number = str(record["_wamid"]), str(record["_from"])
         opaque = record.get("biz_opaque_callback_data")
         if failure is not None:
             errors = [status_error(failure)]
             await self._emit(status_item(wamid, "failed", wa_id, errors=errors,
-                                         biz_opaque_callback_data=opaque))  # fmt: skip
+                                         biz_opaque_callback_data=opaque), number)  # fmt: skip
             return
         if not self.emit_statuses:
             return
         price = pricing(template=kind == "template", category=self.template_category)
         await self._emit(status_item(wamid, "sent", wa_id, price=price,
-                                     biz_opaque_callback_data=opaque))  # fmt: skip
+                                     biz_opaque_callback_data=opaque), number)  # fmt: skip
         if kind == "reaction":
             return  # reactions only ever produce `sent` (§2.4)
         await self._emit(status_item(wamid, "delivered", wa_id, price=price,
-                                     biz_opaque_callback_data=opaque))  # fmt: skip
+                                     biz_opaque_callback_data=opaque), number)  # fmt: skip
 
     async def citizen_reads(self, wamid: str) -> int:
         """The citizen opens the chat: a `read` status (no pricing, §2.4)."""
         record = next(m for m in self.sent if m["_wamid"] == wamid)
         wa_id = self.canonical_wa_id(str(record["to"]))
         opaque = record.get("biz_opaque_callback_data")
-        return await self._emit(status_item(wamid, "read", wa_id, biz_opaque_callback_data=opaque))
+        item = status_item(wamid, "read", wa_id, biz_opaque_callback_data=opaque)
+        return await self._emit(item, str(record["_from"]))
 
-    async def _emit(self, item: dict[str, Any]) -> int:
+    async def _emit(self, item: dict[str, Any], number: str) -> int:
         if not self.webhook_url:
             return 0  # nobody subscribed: Meta sends nothing
+        business = self.numbers[number]
         payload = status_payload(
             item,
-            phone_number_id=self.phone_number_id,
-            display_phone_number=self.display_phone_number,
+            phone_number_id=number,
+            display_phone_number=business.display_phone_number,
             waba_id=self.waba_id,
         )
-        return await self.deliver(payload)
+        return await self.deliver(payload, app_secret=business.app_secret)
 
 
 def _media_id_of(record: dict[str, Any], kind: str) -> str | None:

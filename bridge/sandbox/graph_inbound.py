@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from bridge.sandbox.graph_platform import MediaItem, MediaStore, WindowTracker
+from bridge.sandbox.graph_platform import BusinessNumber, MediaItem, MediaStore, WindowTracker
 from bridge.sandbox.graph_webhooks import MetaDelivery
 from bridge.sandbox.graph_wire import (
     DEFAULT_NAME,
@@ -24,6 +24,7 @@ from bridge.sandbox.graph_wire import (
     meta_dumps,
     new_media_id,
     sha256_b64,
+    sign,
     text_message,
 )
 
@@ -35,6 +36,7 @@ class InboundSimulator:
 
     phone_number_id: str
     display_phone_number: str
+    numbers: dict[str, BusinessNumber]
     waba_id: str
     webhook_url: str | None
     webhook_retry_delays: Sequence[float]
@@ -57,16 +59,26 @@ class InboundSimulator:
         digits = "".join(ch for ch in to if ch.isdigit())
         return self.canonical_wa_ids.get(digits, digits)
 
+    def pair(self, number: str | None, wa_id: str) -> str:
+        """The key of a (business number, user) conversation window (§8.1)."""
+        return f"{number or self.phone_number_id}/{wa_id}"
+
     def envelope_for(
-        self, wa_id: str, message: dict[str, Any], *, name: str | None = DEFAULT_NAME
+        self,
+        wa_id: str,
+        message: dict[str, Any],
+        *,
+        name: str | None = DEFAULT_NAME,
+        number: str | None = None,
     ) -> dict[str, Any]:
-        """A whole inbound webhook body for this fake's number and WABA."""
+        """A whole inbound webhook body to one of this fake's numbers (the first if None)."""
+        business = self.numbers[number or self.phone_number_id]
         return make_message_payload(
             wa_id=wa_id,
             message=message,
             name=name,
-            phone_number_id=self.phone_number_id,
-            display_phone_number=self.display_phone_number,
+            phone_number_id=business.phone_number_id,
+            display_phone_number=business.display_phone_number,
             waba_id=self.waba_id,
         )
 
@@ -84,9 +96,10 @@ class InboundSimulator:
         return self.envelope_for(wa_id, message, name=name)
 
     async def citizen_says(
-        self, wa_id: str, text: str, *, name: str = DEFAULT_NAME
+        self, wa_id: str, text: str, *, name: str = DEFAULT_NAME, number: str | None = None
     ) -> tuple[int, str]:
-        return await self._send_inbound(wa_id, text_message(wa_id, text), name)
+        """`number`: the business number written to (the first one if None)."""
+        return await self._send_inbound(wa_id, text_message(wa_id, text), name, number)
 
     async def citizen_taps_button(
         self, wa_id: str, button_id: str, title: str, *, name: str = DEFAULT_NAME
@@ -118,6 +131,7 @@ class InboundSimulator:
         caption: str | None = None,
         filename: str | None = None,
         name: str = DEFAULT_NAME,
+        number: str | None = None,
     ) -> tuple[int, str]:
         """Registers the media (downloadable via ``GET /{media-id}``) and sends the webhook."""
         if kind not in MEDIA_KINDS:
@@ -127,7 +141,7 @@ class InboundSimulator:
         media = self._inbound_media_object(
             kind, media_id=media_id, data=data, mime=mime, caption=caption, filename=filename
         )
-        return await self._send_inbound(wa_id, media_message(wa_id, kind, media), name)
+        return await self._send_inbound(wa_id, media_message(wa_id, kind, media), name, number)
 
     async def citizen_sends_location(
         self,
@@ -154,14 +168,18 @@ class InboundSimulator:
         signature: str | None = None,
         retry: bool = True,
         duplicates: int = 1,
+        app_secret: str | None = None,
     ) -> int:
         """POST an arbitrary payload like Meta; `duplicates` posts the same bytes N times.
 
         A dict is serialised like Meta (§3); bytes go verbatim. ``signature=""`` omits the
-        header, another string replaces it. Returns the final attempt's status (0 = no
-        connection). Inbound messages in the body open their senders' windows.
+        header, another string replaces it; `app_secret` signs as another Meta app.
+        Returns the final attempt's status (0 = no connection). Inbound messages in the
+        body open their senders' windows.
         """
         raw = body if isinstance(body, bytes) else meta_dumps(body)
+        if signature is None and app_secret is not None:
+            signature = sign(app_secret, raw)
         self._openwindows_from(raw)
         status = 0
         for _ in range(max(1, duplicates)):
@@ -190,9 +208,11 @@ class InboundSimulator:
         return status, body, challenge
 
     async def _send_inbound(
-        self, wa_id: str, message: dict[str, Any], name: str
+        self, wa_id: str, message: dict[str, Any], name: str, number: str | None = None
     ) -> tuple[int, str]:
-        status = await self.deliver(self.envelope_for(wa_id, message, name=name))
+        envelope = self.envelope_for(wa_id, message, name=name, number=number)
+        secret = self.numbers[number or self.phone_number_id].app_secret
+        status = await self.deliver(envelope, app_secret=secret)
         return status, str(message["id"])
 
     def _inbound_media_object(
@@ -235,8 +255,8 @@ class InboundSimulator:
             payload = json.loads(raw)
         except ValueError:
             return
-        for senders in _inbound_senders(payload):
-            self.windows.touch(senders)
+        for number, sender in _inbound_senders(payload):
+            self.windows.touch(self.pair(number, sender))
 
     def _require_url(self) -> str:
         if not self.webhook_url:
@@ -252,15 +272,17 @@ def _choice_ids(interactive: dict[str, Any]) -> list[str]:
     return ids
 
 
-def _inbound_senders(payload: Any) -> list[str]:
-    """Every `messages[].from` of a webhook body (all entries x changes, §2.1)."""
-    senders: list[str] = []
+def _inbound_senders(payload: Any) -> list[tuple[str | None, str]]:
+    """Every (metadata.phone_number_id, `messages[].from`) of a webhook body (all entries
+    x changes, §2.1)."""
+    senders: list[tuple[str | None, str]] = []
     if not isinstance(payload, dict):
         return senders
     for entry in payload.get("entry") or []:
         for change in (entry or {}).get("changes") or []:
             value = (change or {}).get("value") or {}
+            number = (value.get("metadata") or {}).get("phone_number_id")
             for message in value.get("messages") or []:
                 if isinstance(message, dict) and isinstance(message.get("from"), str):
-                    senders.append(message["from"])
+                    senders.append((number, message["from"]))
     return senders

@@ -12,8 +12,20 @@ from collections import deque
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class BusinessNumber:
+    """A phone number of the WABA: its system-user token reaches it; a number registered
+    in another Meta app has that app's secret signing its webhooks."""
+
+    phone_number_id: str
+    access_token: str
+    display_phone_number: str
+    app_secret: str
+
+
 class WindowTracker:
-    """Customer-service windows: opened/refreshed by every user message (§8.1)."""
+    """Customer-service windows, one per business number and user: opened/refreshed by
+    every user message to that number (§8.1). Keys are "number/wa_id"."""
 
     def __init__(self) -> None:
         self._last_inbound: dict[str, float] = {}

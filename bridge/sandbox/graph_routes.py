@@ -79,20 +79,25 @@ class GraphRoutes:
             return error_response(GraphError(2500, message=message, http_status=400))
         return response
 
-    def _auth(self, request: web.Request) -> None:
+    def _auth(self, request: web.Request) -> str:
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else request.query.get("access_token")
-        if token != self.fake.access_token:
+        if not any(token == n.access_token for n in self.fake.numbers.values()):
             raise GraphError(190, http_status=401)
+        return str(token)
 
-    def _known_number(self, request: web.Request, method: str) -> None:
+    def _known_number(self, request: web.Request, method: str) -> str:
+        """The path's number, which the token must reach: a token of another business
+        (or an id nobody has) gets Graph's "does not exist ... missing permissions" (100)."""
+        token = self._auth(request)
         pnid = request.match_info["pnid"]
-        if pnid != self.fake.phone_number_id:
+        number = self.fake.numbers.get(pnid)
+        if number is None or number.access_token != token:
             raise unknown_object(pnid, method)
+        return pnid
 
     async def send(self, request: web.Request) -> web.Response:
-        self._auth(request)
-        self._known_number(request, "post")
+        pnid = self._known_number(request, "post")
         body = await _json_body(request)
         fault = self.fake.faults.take("read" if "status" in body else "message")
         if fault is not None:
@@ -102,23 +107,23 @@ class GraphRoutes:
             validate_read(body)
             self.fake.reads.append(body)
             return graph_json({"success": True})
-        return self._accept(body)
+        return self._accept(body, pnid)
 
-    def _accept(self, body: dict[str, Any]) -> web.Response:
+    def _accept(self, body: dict[str, Any], pnid: str) -> web.Response:
         fake = self.fake
         kind = validate_send(body)
         if kind == "template" and fake.approved_templates is not None:
             paused = frozenset(fake.paused_templates)
             check_template(body["template"], fake.approved_templates, paused)
         wa_id = fake.canonical_wa_id(str(body["to"]))
-        if wa_id == fake.display_phone_number:
+        if wa_id == fake.numbers[pnid].display_phone_number:
             raise GraphError(131021)
         if fake.pair_limit and not fake.pairs.allow(
             wa_id, burst=fake.pair_burst, period=fake.pair_period
         ):
             raise GraphError(131056)
         wamid = new_wamid(wa_id)
-        record = {**body, "_wamid": wamid}
+        record = {**body, "_wamid": wamid, "_from": pnid}
         fake.sent.append(record)
         fake.after_send(record, kind, wa_id)
         message: dict[str, str] = {"id": wamid}
@@ -131,8 +136,7 @@ class GraphRoutes:
         })  # fmt: skip
 
     async def upload(self, request: web.Request) -> web.Response:
-        self._auth(request)
-        self._known_number(request, "post")
+        pnid = self._known_number(request, "post")
         fault = self.fake.faults.take("media")
         if fault is not None:
             return fault_response(fault)
@@ -148,7 +152,7 @@ class GraphRoutes:
         check_upload(mime, len(data))
         media_id = new_media_id()
         filename = upload.filename or ""
-        self.fake.media.add(MediaItem(media_id, data, mime, filename, self.fake.phone_number_id))
+        self.fake.media.add(MediaItem(media_id, data, mime, filename, pnid))
         self.fake.uploads[media_id] = (data, mime, filename)
         return graph_json({"id": media_id})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import structlog
 from aiohttp import web
@@ -39,14 +39,15 @@ class WhatsAppWebhook:
     def __init__(
         self,
         intake: Callable[[], Intake],
-        app_secret: str,
-        verify_token: str,
-        phone_number_id: str,
+        apps: Mapping[str, frozenset[str]],
+        verify_tokens: list[str],
     ) -> None:
+        """`apps`: each Meta app's secret and the phone number ids it signs for. Several
+        numbers may belong to several apps; a delivery is read only for the numbers of the
+        app whose secret signed it, so one app cannot speak for another's numbers."""
         self._get_intake = intake
-        self._secret = app_secret.encode()
-        self._verify_token = verify_token
-        self._number = phone_number_id
+        self._apps = [(secret.encode(), numbers) for secret, numbers in apps.items()]
+        self._verify_tokens = [token.encode() for token in verify_tokens]
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -56,10 +57,9 @@ class WhatsAppWebhook:
 
     async def verify(self, request: web.Request) -> web.Response:
         query = request.query
-        token = query.get("hub.verify_token", "")
-        if query.get("hub.mode") == "subscribe" and hmac.compare_digest(
-            token.encode(), self._verify_token.encode()
-        ):
+        token = query.get("hub.verify_token", "").encode()
+        known = any(hmac.compare_digest(token, mine) for mine in self._verify_tokens)
+        if query.get("hub.mode") == "subscribe" and known:
             log.info("webhook.verified", source="whatsapp")
             return web.Response(text=query.get("hub.challenge", ""))
         log.warning("webhook.rejected", source="whatsapp", reason="verify token")
@@ -68,12 +68,13 @@ class WhatsAppWebhook:
     async def receive(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
         body = await request.read()  # the app's client_max_size answers 413 past the limit
-        if not signature_ok(self._secret, body, request.headers.get("X-Hub-Signature-256")):
+        numbers = self._signed_for(body, request.headers.get("X-Hub-Signature-256"))
+        if not numbers:
             log.warning("webhook.rejected", source="whatsapp", reason="signature")
             return web.json_response({"error": "invalid signature"}, status=401)
         intake = self._get_intake()
         try:
-            items = wire.parse_items(body, self._number)
+            items = wire.parse_items(body, numbers)
         except (ValidationError, ValueError) as exc:
             items = [wire.Parsed(wire.Skipped(f"malformed: {type(exc).__name__}", True), body)]
         try:
@@ -91,6 +92,13 @@ class WhatsAppWebhook:
             accepted=accepted,
         )
         return web.Response(body=OK_BODY, content_type="application/json")
+
+    def _signed_for(self, body: bytes, signature: str | None) -> frozenset[str]:
+        """The numbers of the app that signed this body; none when no secret matches."""
+        for secret, numbers in self._apps:
+            if signature_ok(secret, body, signature):
+                return numbers
+        return frozenset()
 
     async def _handle(self, intake: Intake, items: list[wire.Parsed]) -> int:
         """Each item on its own: one that cannot be used, or whose handling fails, is

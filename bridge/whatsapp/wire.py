@@ -58,7 +58,7 @@ class _InBody:
     """Where the fast path found an item: its JSON is cut out only if someone asks."""
 
     body: bytes
-    number: str | None
+    number: frozenset[str] | None
     index: int
 
 
@@ -75,22 +75,23 @@ class Parsed:
         return self.source if isinstance(self.source, bytes) else dumps_compact(self.source)
 
 
-def parse(body: bytes, number: str | None = None) -> list[Item]:
+def parse(body: bytes, number: str | frozenset[str] | None = None) -> list[Item]:
     """Every entry × change × message × status of one delivery, in order."""
     return [p.item for p in parse_items(body, number)]
 
 
-def parse_items(body: bytes, number: str | None = None) -> list[Parsed]:
+def parse_items(body: bytes, number: str | frozenset[str] | None = None) -> list[Parsed]:
     """As `parse`, each item with its own JSON. Raises ValueError only when the envelope
     itself is unusable. With `number`, messages to another phone number of the account are
     recorded, not relayed: their replies would leave from ours."""
-    fast = _fast(body, number)
+    numbers = frozenset({number}) if isinstance(number, str) else number
+    fast = _fast(body, numbers)
     if fast is not None:
-        return [Parsed(item, _InBody(body, number, n)) for n, item in enumerate(fast)]
-    return _slow(body, number)
+        return [Parsed(item, _InBody(body, numbers, n)) for n, item in enumerate(fast)]
+    return _slow(body, numbers)
 
 
-def _slow(body: bytes, number: str | None) -> list[Parsed]:
+def _slow(body: bytes, number: frozenset[str] | None) -> list[Parsed]:
     envelope = Envelope.model_validate_json(body)
     if envelope.object != "whatsapp_business_account":
         return [Parsed(Skipped(f"object {envelope.object!r}", record=True), body)]
@@ -101,7 +102,7 @@ def _slow(body: bytes, number: str | None) -> list[Parsed]:
     return items
 
 
-def _fast(body: bytes, number: str | None) -> list[Item] | None:
+def _fast(body: bytes, number: frozenset[str] | None) -> list[Item] | None:
     try:
         delivery = models.Delivery.model_validate_json(body)
     except ValueError:
@@ -127,10 +128,11 @@ def _fast(body: bytes, number: str | None) -> list[Item] | None:
     return items
 
 
-def _other_number(items: list[Item], to: str, number: str | None) -> bool:
-    """A message to another number of the same WhatsApp account: its replies would leave
-    from ours (one number per bridge), so it is kept for audit instead of relayed."""
-    return number is not None and to != number and any(isinstance(i, CitizenMessage) for i in items)
+def _other_number(items: list[Item], to: str, numbers: frozenset[str] | None) -> bool:
+    """A message to a number of the account this bridge does not serve (not in
+    WHATSAPP_PHONE_NUMBER_ID or WHATSAPP_NUMBERS): kept for audit instead of relayed."""
+    mine = numbers is None or to in numbers
+    return not mine and any(isinstance(i, CitizenMessage) for i in items)
 
 
 def _changes(raw_entry: dict[str, Any], out: list[Parsed]) -> list[dict[str, Any]]:
@@ -141,7 +143,7 @@ def _changes(raw_entry: dict[str, Any], out: list[Parsed]) -> list[dict[str, Any
         return []
 
 
-def _change(raw: dict[str, Any], number: str | None) -> Iterator[Parsed]:
+def _change(raw: dict[str, Any], number: frozenset[str] | None) -> Iterator[Parsed]:
     try:
         change = Change.model_validate(raw)
         value = Value.model_validate(change.value) if change.field == "messages" else None
@@ -167,7 +169,7 @@ def _change(raw: dict[str, Any], number: str | None) -> Iterator[Parsed]:
 
 
 def _message(
-    raw: dict[str, Any], phone_number_id: str, names: dict[str, str], number: str | None
+    raw: dict[str, Any], phone_number_id: str, names: dict[str, str], number: frozenset[str] | None
 ) -> Parsed:
     try:
         message = models.Message.model_validate(raw)

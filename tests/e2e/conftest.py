@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bridge.__main__ import load_number_bots
 from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
 from bridge.sandbox.graph import FakeGraph
@@ -74,7 +75,7 @@ async def env(
     settings = make_settings(
         tmp_path / "bridge.db", fakes.graph_url, fakes.rc_url, **bridge_options
     )
-    app = build_app(settings, texts, bot)
+    app = build_app(settings, texts, bot, load_number_bots(settings, bot))
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -210,3 +210,28 @@ def test_a_missing_or_invalid_variable_exits_2_naming_it(
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert f"setting {variable}:" in result.stderr
     assert not (tmp_path / "bridge.db").exists()  # refused before touching anything
+
+
+NUMBER = '{"phone_number_id": "100000000000002", "access_token": "t2"}'
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[{not json", "setting WHATSAPP_NUMBERS: not a valid JSON list"),
+        ('[{"phone_number_id": "2"}]', "setting WHATSAPP_NUMBERS[0].access_token:"),
+        ('[{"phone_number_id": "x", "access_token": "t"}]', "WHATSAPP_NUMBERS[0].phone_number_id:"),
+        (f"[{NUMBER}, {NUMBER}]", "WHATSAPP_NUMBERS: phone number id 100000000000002 is listed"),
+        (
+            '[{"phone_number_id": "2", "access_token": "t", "flow": "missing.yaml"}]',
+            "configuration error: WHATSAPP_NUMBERS[0].flow=missing.yaml",
+        ),
+    ],
+)
+def test_a_bad_extra_number_stops_start_up_naming_it(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    result = run_cli(tmp_path, "check", WHATSAPP_NUMBERS=value)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert message in result.stderr
+    assert not (tmp_path / "bridge.db").exists()

@@ -83,7 +83,8 @@ async def test_text_send_answers_exactly_like_meta(http: Any, graph: FakeGraph) 
         "messages": [{"id": wamid}],
     }
     assert wamid.startswith("wamid.") and len(wamid) > 30
-    assert graph.sent == [{**text("Olá! Escolha uma opção."), "_wamid": wamid}]
+    expected = {**text("Olá! Escolha uma opção."), "_wamid": wamid, "_from": PNID}
+    assert graph.sent == [expected]
     assert graph.requests == [("POST", f"/v25.0/{PNID}/messages")]
 
 

@@ -78,7 +78,7 @@ async def test_status_payload_has_the_recorded_structure(
     graph: FakeGraph, receiver: Receiver
 ) -> None:
     await graph.citizen_says(CITIZEN, "oi")
-    graph.sent.append({"to": CITIZEN, "_wamid": "wamid.X", "type": "text"})
+    graph.sent.append({"to": CITIZEN, "_wamid": "wamid.X", "_from": graph.phone_number_id})
     await graph.citizen_reads("wamid.X")
     real = value_of(fixture("message_status.json", "read"))["statuses"][0]
     ours = value_of(delivered(receiver, 1))["statuses"][0]
