@@ -24,7 +24,7 @@ from bridge.core.outcomes import RetryPolicy
 from bridge.core.reconcile import Reconciler
 from bridge.core.storage import Storage, StorageUnavailable
 from bridge.health import Reachability
-from bridge.probe import probe_remotes
+from bridge.probe import probe_forever
 from bridge.rocketchat.client import RocketChatClient
 from bridge.rocketchat.webhook import RocketChatWebhook
 from bridge.settings import Settings
@@ -149,12 +149,16 @@ def _parts(
         # Closed whatever happens: aiosqlite's thread would otherwise keep a process that
         # failed to start from exiting.
         timeout = aiohttp.ClientTimeout(total=30, connect=5)
+
+        def _reachability(name: str) -> Reachability:
+            return Reachability(name, grace=settings.bridge_unreachable_seconds)
+
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(store.close)
             http = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
             graphs = {
                 number: GraphClient(
-                    http, settings.graph_base, number, token, Reachability(f"whatsapp:{number}")
+                    http, settings.graph_base, number, token, _reachability(f"whatsapp:{number}")
                 )
                 for number, token in _numbers(settings)
             }
@@ -163,7 +167,7 @@ def _parts(
                 settings.rocketchat_base,
                 settings.rocketchat_user_id,
                 settings.rocketchat_auth_token.get_secret_value(),
-                Reachability("rocketchat"),
+                _reachability("rocketchat"),
             )
             app[PARTS] = _assemble(
                 settings, lines=lines, store=store, graphs=graphs, rocketchat=rocketchat
@@ -216,7 +220,11 @@ def _assemble(
     supervisor = Supervisor(backoff=settings.bridge_restart_backoff_seconds)
     supervisor.add("outbox", outbox.run)
     supervisor.add("reconciler", reconciler.run, once=settings.bridge_reconcile_seconds <= 0)
-    supervisor.add("probe", lambda: probe_remotes(list(graphs.values()), rocketchat), once=True)
+    probes = [(rocketchat.health, rocketchat.probe)] + [
+        (g.health, g.probe) for g in graphs.values()
+    ]
+    every = settings.bridge_probe_seconds
+    supervisor.add("probe", lambda: probe_forever(probes, every), once=every <= 0)
     supervisor.add("store", store.maintain)
     return Parts(store, intake, outbox, reconciler, graphs, rocketchat, supervisor)
 
@@ -235,14 +243,20 @@ async def healthz(_request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     parts = request.app[PARTS]
+    remotes = [parts.rocketchat.health, *(g.health for g in parts.graphs.values())]
+    problems = {h.name: p for h in remotes if (p := h.problem()) is not None}
     checks = {
         "database": await _database_writable(parts.store),
         "whatsapp": all(g.health.healthy() for g in parts.graphs.values()),
         "rocketchat": parts.rocketchat.health.healthy(),
         "workers": parts.supervisor.healthy(),
     }
+    problems |= {f"worker:{n}": w["state"] for n, w in parts.supervisor.status().items()
+                 if not w["healthy"]}  # fmt: skip
+    if not checks["database"]:
+        problems["database"] = "not writable"
     ready = all(checks.values())
-    body: dict[str, Any] = {"ready": ready, "checks": checks}
+    body: dict[str, Any] = {"ready": ready, "checks": checks, "problems": problems}
     body["workers"] = parts.supervisor.status()
     try:
         body["outbox"] = await parts.store.outbox_depth()

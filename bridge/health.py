@@ -1,9 +1,15 @@
-"""Reachability of the remote services, as the clients last saw it (for /readyz)."""
+"""Reachability of the remote services, as the clients last saw them (for /readyz).
+
+Two different troubles: credentials refused (an expired or revoked token, a phone number
+id the token does not reach) is wrong at once and stays wrong until someone fixes it;
+an unreachable service (connection failures, 5xx) counts only once it has lasted `grace`
+seconds, so one hiccup does not take the bridge out of a load balancer."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -12,26 +18,48 @@ log = structlog.get_logger("bridge.health")
 
 @dataclass
 class Reachability:
-    """Any HTTP answer counts as reachable; only connection failures and 5xx do not.
-
-    A change is logged once each way, so an outage is two lines, not thousands."""
+    """A change is logged once each way, so an outage is two lines, not thousands."""
 
     name: str
-    last_ok: float | None = None
-    last_failure: float | None = None
-    down: bool = False
+    grace: float = 0.0
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    down_since: float | None = None
+    down_reason: str = ""
+    refused: str | None = None
 
     def ok(self) -> None:
-        self.last_ok = time.time()
-        if self.down:
-            self.down = False
+        """An answer that is not a 5xx: the service is there."""
+        if self.down_since is not None:
+            self.down_since = None
             log.info("remote.recovered", remote=self.name)
 
+    def accepted(self) -> None:
+        """A success with our credentials: whatever refused them before is fixed."""
+        self.ok()
+        if self.refused is not None:
+            self.refused = None
+            log.info("remote.credentials_accepted", remote=self.name)
+
     def failed(self, reason: str) -> None:
-        self.last_failure = time.time()
-        if not self.down:
-            self.down = True
+        if self.down_since is None:
+            self.down_since, self.down_reason = self.clock(), reason
             log.warning("remote.unreachable", remote=self.name, reason=reason)
 
+    def rejected(self, reason: str) -> None:
+        self.ok()
+        if self.refused is None:
+            log.error("remote.credentials_refused", remote=self.name, reason=reason)
+        self.refused = reason
+
+    def problem(self) -> str | None:
+        """What is wrong, for /readyz and `check`; None when usable."""
+        if self.refused is not None:
+            return f"credentials refused: {self.refused}"
+        if self.down_since is not None:
+            lasted = self.clock() - self.down_since
+            if lasted >= self.grace:
+                return f"unreachable for {lasted:.0f} s: {self.down_reason}"
+        return None
+
     def healthy(self) -> bool:
-        return not self.down
+        return self.problem() is None

@@ -1,41 +1,50 @@
-"""Start-up check that the remote services answer, retried with tenacity.
+"""Who is there: the remote services are probed together at start-up and then every
+BRIDGE_PROBE_SECONDS, so an idle bridge still notices an expired token or an outage.
 
 The bridge accepts webhooks even while a remote is down (the outbox holds the work), so
-this runs in the background: it logs what it finds and feeds /readyz."""
+this runs in the background: it logs what it finds and feeds /readyz through each
+client's Reachability."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bridge.core.ports import Retryable
-from bridge.rocketchat.client import RocketChatClient
-from bridge.whatsapp.client import GraphClient
+from bridge.core.ports import DeliveryError
+from bridge.health import Reachability
 
 log = structlog.get_logger("bridge.probe")
 
-
-async def probe_remotes(graphs: list[GraphClient], rocketchat: RocketChatClient) -> None:
-    await _probe("rocketchat", rocketchat.probe)
-    for graph in graphs:
-        await _probe(graph.health.name, graph.probe)
+Probe = tuple[Reachability, Callable[[], Awaitable[str]]]
 
 
-async def _probe(name: str, check: Callable[[], Awaitable[str]]) -> None:
-    retrying = AsyncRetrying(
-        retry=retry_if_exception_type(Retryable),
-        wait=wait_exponential(multiplier=1, max=60),
-        stop=stop_after_attempt(8),
-        reraise=True,
-    )
-    detail = ""
+async def probe_forever(probes: Sequence[Probe], every: float) -> None:
+    """One round now, then one every `every` seconds (0: only the first). The first
+    round is logged whole; later ones only when something changed."""
+    await probe_once(probes, loud=True)
+    while every > 0:
+        await asyncio.sleep(every)
+        await probe_once(probes, loud=False)
+
+
+async def probe_once(probes: Sequence[Probe], *, loud: bool = True) -> None:
+    await asyncio.gather(*(_probe(health, check, loud) for health, check in probes))
+
+
+async def _probe(health: Reachability, check: Callable[[], Awaitable[str]], loud: bool) -> None:
+    was = health.problem()
     try:
-        async for attempt in retrying:
-            with attempt:
-                detail = await check()
-    except Retryable as exc:
-        log.warning("probe.unreachable", remote=name, reason=exc.reason)
+        detail = await check()
+    except DeliveryError as exc:
+        # Retryable: the client marked the service unreachable; Permanent: it answered.
+        if loud or health.problem() != was:
+            log.warning("probe.failed", remote=health.name, reason=exc.reason)
         return
-    log.info("probe.ok", remote=name, detail=detail)
+    problem = health.problem()
+    if loud or problem != was:
+        if problem is None:
+            log.info("probe.ok", remote=health.name, detail=detail)
+        else:
+            log.warning("probe.problem", remote=health.name, problem=problem)

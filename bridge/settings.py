@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     bridge_announce_agent: bool = False
     bridge_reconcile_seconds: float = Field(60.0, ge=0)
     bridge_restart_backoff_seconds: float = Field(1.0, gt=0)
+    bridge_probe_seconds: float = Field(60.0, ge=0)  # re-check the remotes; 0: at start only
+    bridge_unreachable_seconds: float = Field(30.0, ge=0)  # outage before /readyz turns red
     bridge_max_body_bytes: int = Field(3 * 1024 * 1024, gt=0)
     # Largest file relayed either way; WhatsApp's own limits per type also apply (§6.5).
     bridge_media_max_bytes: int = Field(100 * 1024 * 1024, gt=0, le=100 * 1024 * 1024)

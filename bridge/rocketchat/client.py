@@ -90,6 +90,11 @@ class RocketChatClient:
                     body = None
                 if resp.status >= 500:
                     self.health.failed(f"HTTP {resp.status}")
+                elif resp.status == 401 and "X-Auth-Token" in (kwargs.get("headers") or {}):
+                    # The service account's token refused (§1.1): not an outage.
+                    self.health.rejected("HTTP 401 (service account token refused?)")
+                elif resp.status == 200 and "X-Auth-Token" in (kwargs.get("headers") or {}):
+                    self.health.accepted()
                 else:
                     self.health.ok()
                 if resp.status != 200:
@@ -304,6 +309,15 @@ class RocketChatClient:
         version = str((body or {}).get("version", ""))
         if version.split(".", maxsplit=1)[0] not in ("7", "8"):
             log.warning("rocketchat.untested_version", version=version)
+        if self._user:
+            # The service account's credentials, on a route it needs anyway (§3.1): a
+            # 401 here marks them refused for /readyz.
+            try:
+                await self._call(
+                    "GET", "livechat/department", headers=self._user, params={"count": "1"}
+                )
+            except Permanent as exc:
+                return f"Rocket.Chat {version}; service account: {exc.reason}"
         return f"Rocket.Chat {version}"
 
 

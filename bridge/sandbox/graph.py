@@ -11,7 +11,9 @@ pair rate limit -> 131056) are on by default or switchable.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -130,6 +132,13 @@ class FakeGraph(InboundSimulator):
         self.numbers[phone_number_id] = BusinessNumber(
             phone_number_id, access_token, display_phone_number, app_secret or self.app_secret
         )
+
+    def expire_token(self, phone_number_id: str | None = None) -> None:
+        """The number's token stops working, as when a user token expires or a system
+        user's token is revoked: every call with it gets code 190 and HTTP 401 (§7.1)."""
+        pnid = phone_number_id or self.phone_number_id
+        number = self.numbers[pnid]
+        self.numbers[pnid] = replace(number, access_token=secrets.token_hex(16))
 
     # -- scripted faults ---------------------------------------------------------
 

@@ -170,7 +170,11 @@ class GraphRoutes:
         return item
 
     async def media_info(self, request: web.Request) -> web.Response:
-        self._auth(request)
+        """GET /{id}: a media item, or one of the account's phone numbers (Graph resolves
+        any node id on this path; both are digits)."""
+        token = self._auth(request)
+        if request.match_info["media_id"] in self.fake.numbers:
+            return self._number_info(request.match_info["media_id"], token)
         fault = self.fake.faults.take("media")
         if fault is not None:
             return fault_response(fault)
@@ -186,6 +190,12 @@ class GraphRoutes:
             "file_size": len(item.data),
             "id": item.media_id,
         })  # fmt: skip
+
+    def _number_info(self, pnid: str, token: str) -> web.Response:
+        number = self.fake.numbers[pnid]
+        if number.access_token != token:
+            raise unknown_object(pnid, "get")
+        return graph_json({"id": pnid, "display_phone_number": number.display_phone_number})
 
     async def media_delete(self, request: web.Request) -> web.Response:
         self._auth(request)

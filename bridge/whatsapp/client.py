@@ -78,10 +78,7 @@ class GraphClient:
         try:
             async with self._http.request(method, url, headers=self._auth, **kwargs) as resp:
                 body = await _json(resp)
-                if resp.status >= 500:
-                    self.health.failed(f"HTTP {resp.status}")
-                else:
-                    self.health.ok()
+                self._observe(resp.status)
                 if resp.status != 200:
                     raise translate(resp.status, body, resp.headers.get("Retry-After"))
                 return body
@@ -90,6 +87,17 @@ class GraphClient:
             # gone through, so retrying is at-least-once. Losing a reply is worse.
             self.health.failed(type(exc).__name__)
             raise Retryable(f"network: {type(exc).__name__}") from exc
+
+    def _observe(self, status: int) -> None:
+        # An expired or revoked token is HTTP 401 with code 190 (§7.1): not an outage.
+        if status >= 500:
+            self.health.failed(f"HTTP {status}")
+        elif status == 401:
+            self.health.rejected("HTTP 401 (token expired or revoked?)")
+        elif status == 200:
+            self.health.accepted()
+        else:
+            self.health.ok()
 
     async def _send(
         self, to: str, kind: str, content: dict[str, Any], reply_to: str | None = None
@@ -169,8 +177,10 @@ class GraphClient:
         try:
             await self._call("GET", f"{self._base}/{self._pnid}", params={"fields": "id"})
         except Permanent as exc:
-            if exc.code in (0, 190):
-                log.error("whatsapp.token_rejected", reason=exc.reason)
+            if exc.code in (0, 10, 100, 190, 200):
+                # 190: the token; 100 "does not exist ... missing permissions": this phone
+                # number id is not one the token reaches; 10/200: permission missing.
+                self.health.rejected(exc.reason)
             return f"answered: {exc.reason}"
         return "phone number found"
 

@@ -86,6 +86,7 @@ def make_settings(db: Path, graph_url: str, rc_url: str, **overrides: Any) -> Se
         "bridge_retry_limit": 8,
         "bridge_no_agent_retry_seconds": 0.3,
         "bridge_reconcile_seconds": 0,
+        "bridge_unreachable_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

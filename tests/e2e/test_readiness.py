@@ -1,0 +1,71 @@
+"""/readyz means something (issue #10 §7): red on a refused Graph token, on a phone number
+id the token does not reach, on a service that stopped answering, and on a dead worker,
+each named under `problems`; green again once fixed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.support.e2e import PNID, Env
+
+
+@pytest.fixture
+def bridge_options() -> dict[str, Any]:
+    return {"bridge_probe_seconds": 0.05}
+
+
+async def ready(env: Env) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as http, http.get(f"{env.url}/readyz") as answer:
+        return answer.status, await answer.json()
+
+
+async def until_ready(env: Env, expected: bool) -> dict[str, Any]:
+    for _ in range(200):
+        status, body = await ready(env)
+        if (status == 200) is expected:
+            return body
+        await asyncio.sleep(0.02)
+    raise AssertionError(body)
+
+
+async def test_an_expired_graph_token_turns_readiness_red_until_it_is_replaced(
+    env: Env,
+) -> None:
+    await until_ready(env, True)
+    good = env.graph.numbers[PNID]
+    env.graph.expire_token()
+    body = await until_ready(env, False)
+    assert body["checks"]["whatsapp"] is False and body["checks"]["rocketchat"] is True
+    assert body["problems"][f"whatsapp:{PNID}"].startswith("credentials refused: (190)")
+
+    env.graph.numbers[PNID] = good  # a new token, as the operator would set
+    body = await until_ready(env, True)
+    assert body["problems"] == {}
+
+
+async def test_a_service_that_stops_answering_turns_readiness_red(env: Env) -> None:
+    await until_ready(env, True)
+    env.rc.set_down(True)
+    body = await until_ready(env, False)
+    assert body["problems"]["rocketchat"].startswith("unreachable for")
+    env.rc.set_down(False)
+    await until_ready(env, True)
+
+
+async def test_a_dead_worker_is_named(env: Env) -> None:
+    await until_ready(env, True)
+    supervisor = env.parts.supervisor
+    await supervisor.stop()  # every worker stopped: as good as dead
+    body = await until_ready(env, False)
+    assert body["checks"]["workers"] is False
+    assert "worker:outbox" in body["problems"]
+
+
+@pytest.mark.parametrize("bridge_options", [{"whatsapp_phone_number_id": "199999999999999"}])
+async def test_a_phone_number_id_the_token_does_not_reach_is_refused(env: Env) -> None:
+    body = await until_ready(env, False)
+    assert body["problems"]["whatsapp:199999999999999"].startswith("credentials refused: (100)")
