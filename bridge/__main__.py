@@ -12,12 +12,12 @@ import structlog
 from aiohttp import web
 
 from bot import FlowError
-from bridge import logs
+from bridge import lgpd, logs
 from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
 from bridge.eventloop import new_event_loop
 from bridge.settings import Settings, SettingsError, load_settings
-from bridge.store import StoreError, open_store
+from bridge.store import StoreError, open_admin_store
 from bridge.texts import TextsError, load_texts
 
 EXIT_CONFIG = 2
@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the bridge's URL as Rocket.Chat reaches it",
     )
     setup.add_argument("--dry-run", action="store_true", help="only report what would change")
+    setup.add_argument("--operator", help="who runs this, for the audit log (default: OS user)")
+    lgpd.add_commands(commands)
     sandbox = commands.add_parser(
         "sandbox", help="run against local fakes and chat in the terminal"
     )
@@ -74,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(check(settings))
     if args.command == "setup":
         return run_setup(settings, args)
+    if args.command in ("export", "forget", "purge", "audit"):
+        return lgpd.run(settings, args)
     return serve(settings, texts, bot, bots)
 
 
@@ -127,7 +131,7 @@ def serve(settings: Settings, texts: Texts, bot: Bot | None, bots: dict[str, Bot
 
 async def check(settings: Settings) -> int:
     try:
-        store = await open_store(settings.bridge_db)
+        store = await open_admin_store(settings.bridge_db)
     except (StoreError, OSError) as exc:
         print(f"database {settings.bridge_db}: {exc}", file=sys.stderr)
         return 1
@@ -146,13 +150,17 @@ def run_setup(settings: Settings, args: argparse.Namespace) -> int:
     from bridge.provision import run_setup as provision  # noqa: PLC0415
 
     # The password only ever comes from the environment: argv is visible to anyone in `ps`.
-    return provision(
+    status = provision(
         settings,
         admin_user=args.admin_user,
         admin_password=os.environ.get(ADMIN_PASSWORD_ENV),
         bridge_url=args.bridge_url,
         dry_run=args.dry_run,
     )
+    if not args.dry_run:
+        detail = f"bridge_url={args.bridge_url}; exit={status}"
+        asyncio.run(lgpd.record(settings, args.operator, "setup", detail))
+    return status
 
 
 if __name__ == "__main__":

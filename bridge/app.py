@@ -24,11 +24,12 @@ from bridge.core.outcomes import RetryPolicy
 from bridge.core.reconcile import Reconciler
 from bridge.core.storage import Storage, StorageUnavailable
 from bridge.health import Reachability
+from bridge.lgpd import retention_forever
 from bridge.probe import probe_forever
 from bridge.rocketchat.client import RocketChatClient
 from bridge.rocketchat.webhook import RocketChatWebhook
 from bridge.settings import Settings
-from bridge.store import open_store
+from bridge.store import Database, open_store
 from bridge.supervisor import Supervisor
 from bridge.whatsapp.client import GraphClient
 from bridge.whatsapp.webhook import WhatsAppWebhook
@@ -190,7 +191,7 @@ def _assemble(
     settings: Settings,
     *,
     lines: Lines,
-    store: Storage,
+    store: Database,
     graphs: dict[str, GraphClient],
     rocketchat: RocketChatClient,
 ) -> Parts:
@@ -226,6 +227,9 @@ def _assemble(
     every = settings.bridge_probe_seconds
     supervisor.add("probe", lambda: probe_forever(probes, every), once=every <= 0)
     supervisor.add("store", store.maintain)
+    if settings.bridge_retention_days > 0:
+        days = settings.bridge_retention_days
+        supervisor.add("retention", lambda: retention_forever(store, days))
     return Parts(store, intake, outbox, reconciler, graphs, rocketchat, supervisor)
 
 

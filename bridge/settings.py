@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     bridge_announce_agent: bool = False
     bridge_reconcile_seconds: float = Field(60.0, ge=0)
     bridge_restart_backoff_seconds: float = Field(1.0, gt=0)
+    # Erase idle conversations, dead letters, rejected payloads, seen ids and links older
+    # than this (0: keep). At least 7 days: Meta retries a webhook for up to 7 days (§4.2)
+    # and the seen ids are what makes a late retry a duplicate.
+    bridge_retention_days: float = Field(180.0, ge=0)
     bridge_probe_seconds: float = Field(60.0, ge=0)  # re-check the remotes; 0: at start only
     bridge_unreachable_seconds: float = Field(30.0, ge=0)  # outage before /readyz turns red
     bridge_max_body_bytes: int = Field(3 * 1024 * 1024, gt=0)
@@ -104,6 +108,13 @@ class Settings(BaseSettings):
                 )
             seen.add(number.phone_number_id)
         return self
+
+    @field_validator("bridge_retention_days")
+    @classmethod
+    def _retention_outlives_retries(cls, value: float) -> float:
+        if 0 < value < 7:
+            raise ValueError("must be 0 (keep everything) or at least 7 days")
+        return value
 
     @field_validator("bridge_flow", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ def display(wa_id: str) -> str:
     anything that is not a valid number (a business-scoped user id) as it came."""
     if not wa_id.isdigit():
         return wa_id
-    for candidate in (_with_ninth_digit(wa_id), wa_id):
+    for candidate in (with_ninth_digit(wa_id), wa_id):
         if candidate is None:
             continue
         try:
@@ -30,7 +30,7 @@ def display(wa_id: str) -> str:
     return f"+{wa_id}"
 
 
-def _with_ninth_digit(wa_id: str) -> str | None:
+def with_ninth_digit(wa_id: str) -> str | None:
     """55 + two-digit area + 8 digits starting 6-9 (an old mobile): the 9 goes back in.
     Landlines (starting 2-5) keep 8 digits."""
     if wa_id.startswith(BRAZIL) and len(wa_id) == 12 and wa_id[4] in "6789":

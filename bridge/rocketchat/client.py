@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -302,6 +303,21 @@ class RocketChatClient:
                 if "_id" in p
             }
         return self._priorities.get(weight)
+
+    async def forget_visitor(self, token: str, room_id: str | None) -> int:
+        """Remove a visitor with their rooms, messages and files (contract §2.2): 1, or 0
+        when Rocket.Chat no longer knows them. An open room is closed first, as the
+        visitor (§2.8): a visitor with open rooms cannot be removed."""
+        if room_id:
+            with contextlib.suppress(RoomIsClosed, VisitorIsGone):
+                await self._call(
+                    "POST", "livechat/room.close", json={"rid": room_id, "token": token}
+                )
+        try:
+            await self._call("DELETE", f"livechat/visitor/{token}")
+        except VisitorIsGone:
+            return 0
+        return 1
 
     async def probe(self) -> str:
         """The server's version from `/api/info` (no /v1; contract §3.7)."""

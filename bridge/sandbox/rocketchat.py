@@ -71,6 +71,9 @@ class FakeRocketChat(AgentConsole):
         self.max_file_size = 104857600  # FileUpload_MaxFileSize (§2.7)
         self.media_type_blacklist = {"image/svg+xml"}
         self.visitors_can_close = True
+        # Livechat_Allow_collect_and_store_HTTP_header_informations: visitors with open
+        # rooms may be removed (§2.2).
+        self.gdpr_remove_open = False
         self.request_comment_on_close = True  # Livechat_request_comment_when_closing_...
         self.message_character_limit: int | None = None
         self.default_agent = "ana"

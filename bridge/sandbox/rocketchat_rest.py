@@ -48,6 +48,7 @@ class VisitorRoutes:
     def register(self, app: web.Application) -> None:
         app.router.add_post(f"{V1}/visitor", self.register_visitor)
         app.router.add_get(f"{V1}/visitor/{{token}}", self.get_visitor)
+        app.router.add_delete(f"{V1}/visitor/{{token}}", self.delete_visitor)
         app.router.add_get(f"{V1}/room", self.room)
         app.router.add_post(f"{V1}/message", self.send_message)
         app.router.add_get(f"{V1}/message/{{_id}}", self.get_message)
@@ -74,6 +75,17 @@ class VisitorRoutes:
         if visitor is None:
             raise meteor("invalid-token")  # test-asserted "[invalid-token]" (§2.2)
         return ok({"visitor": visitor})
+
+    async def delete_visitor(self, request: web.Request) -> web.Response:
+        """§2.2: refused while the visitor has open rooms, unless the "collect and store
+        HTTP header informations" setting is on; removes rooms and messages with it."""
+        token = request.match_info["token"]
+        if token not in self.store.visitors:
+            raise meteor("invalid-token")
+        if self.store.open_room_of(token) is not None and not self.fake.gdpr_remove_open:
+            raise meteor("visitor-has-open-rooms", "Cannot remove visitors with opened rooms")
+        visitor = self.store.remove_visitor(token)
+        return ok({"visitor": {"_id": visitor["_id"], "ts": self.store.now()}})
 
     async def room(self, request: web.Request) -> web.Response:
         """§2.3: get the visitor's open room or create one."""

@@ -107,6 +107,15 @@ class RCStore:
                 return room
         return None
 
+    def remove_visitor(self, token: str) -> dict[str, Any]:
+        """Removing a visitor deletes its rooms, messages, files and inquiries (§2.2)."""
+        visitor = self.visitors.pop(token)
+        for rid in [rid for rid, room in self.rooms.items() if room["v"]["token"] == token]:
+            del self.rooms[rid]
+            for message in self.room_messages.pop(rid, []):
+                self.messages_by_id.pop(message["_id"], None)
+        return visitor
+
     def visitor_room(self, rid: str, token: str) -> dict[str, Any] | None:
         """ "Room lookup" of §2: `_id` = rid and `v.token` = token, open or closed."""
         room = self.rooms.get(rid)

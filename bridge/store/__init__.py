@@ -1,15 +1,27 @@
 """Backends of the core's storage port (bridge.core.storage). Every SQL statement lives here."""
 
 from pathlib import Path
+from typing import Protocol
 
+from bridge.core.privacy import PersonalData
 from bridge.core.storage import Storage
 from bridge.store.errors import StoreError
 from bridge.store.sqlite import SqliteStore
 
 
-async def open_store(target: Path | str) -> Storage:
-    """Open the configured database (today a SQLite file, or ':memory:')."""
+class Database(Storage, PersonalData, Protocol):
+    """A backend: the core's storage port and the LGPD duties."""
+
+
+async def open_store(target: Path | str) -> Database:
+    """Open the configured database (today a SQLite file, or ':memory:') for the daemon."""
     return await SqliteStore.open(target)
 
 
-__all__ = ["SqliteStore", "StoreError", "open_store"]
+async def open_admin_store(target: Path | str) -> Database:
+    """Open the database beside a running daemon (`check`, `export`, `forget`, ...):
+    it leaves the daemon's deliveries alone."""
+    return await SqliteStore.open(target, admin=True)
+
+
+__all__ = ["Database", "SqliteStore", "StoreError", "open_admin_store", "open_store"]

@@ -4,6 +4,7 @@ configured by environment variables only, killed with SIGKILL and started again.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -160,7 +161,7 @@ async def test_the_process_relays_an_agent_reply_to_the_citizen(
 
 
 def run_cli(
-    tmp_path: Path, command: str, **overrides: str | None
+    tmp_path: Path, command: str, *args: str, **overrides: str | None
 ) -> subprocess.CompletedProcess[str]:
     environ = bridge_environ(
         db=tmp_path / "bridge.db",
@@ -170,7 +171,7 @@ def run_cli(
         **overrides,
     )
     return subprocess.run(  # noqa: S603 - our own interpreter and module, fixed arguments
-        [sys.executable, "-m", "bridge", command],
+        [sys.executable, "-m", "bridge", command, *args],
         env=environ,
         cwd=tmp_path,  # no stray .env is read: the environment is the whole configuration
         capture_output=True,
@@ -235,3 +236,23 @@ def test_a_bad_extra_number_stops_start_up_naming_it(
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert message in result.stderr
     assert not (tmp_path / "bridge.db").exists()
+
+
+def test_the_lgpd_commands_from_the_command_line(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "export", "--phone", "+55 11 98765-4321", "--operator", "dpo")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["wa_ids"] == ["5511987654321", "551187654321"]
+    result = run_cli(tmp_path, "forget", "--phone", "11 98765-4321")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("erased here: outbox=0")
+    assert run_cli(tmp_path, "purge").stdout.startswith("purged (older than 180 days)")
+    result = run_cli(tmp_path, "forget", "--phone", "abc")
+    assert result.returncode == 2 and "--phone: 'abc' is not a phone number" in result.stderr
+
+    lines = run_cli(tmp_path, "audit").stdout.splitlines()
+    assert [line.split()[1:3] for line in lines] == [
+        ["dpo", "export"],
+        [lines[1].split()[1], "forget"],
+        [lines[1].split()[1], "purge"],
+    ]
+    assert "98765" not in "\n".join(lines) and "phone#" in lines[0]

@@ -13,15 +13,16 @@ import asyncio
 import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 import structlog
 
 from bridge.core.model import Conversation
+from bridge.core.privacy import AuditEntry
 from bridge.core.storage import (
     Applied,
     ByKey,
@@ -37,7 +38,7 @@ from bridge.core.storage import (
     SurveyRecord,
     UnreadableRow,
 )
-from bridge.store.sqlite import lanes, schema
+from bridge.store.sqlite import lanes, privacy, schema
 from bridge.store.sqlite.rows import CONVERSATION_COLUMNS, conversation
 from bridge.store.sqlite.tx import Tx
 from bridge.store.sqlite.writer import Writer
@@ -56,10 +57,15 @@ class SqliteStore:
         self._claims = itertools.count(1)
 
     @classmethod
-    async def open(cls, path: Path | str, *, clock: Clock = time.time) -> SqliteStore:
-        """Open (creating and migrating) the database; raises StoreError or OSError."""
+    async def open(
+        cls, path: Path | str, *, clock: Clock = time.time, admin: bool = False
+    ) -> SqliteStore:
+        """Open (creating and migrating) the database; raises StoreError or OSError.
+
+        The daemon clears leases a dead process left; an admin command (`check`,
+        `export`, `forget`...) opens beside a running daemon and must not."""
         target = str(path)
-        writer = Writer(partial(_open_writer, target))
+        writer = Writer(partial(_open_writer, target, clear_leases=not admin))
         await writer.start()
         reader = None
         if target != schema.MEMORY:
@@ -152,6 +158,32 @@ class SqliteStore:
         clock = self._clock
         return await self._writer.run(lambda conn: work(Tx(conn, clock())))
 
+    # --- personal data (bridge.core.privacy) ---------------------------------------------
+
+    async def export(self, wa_ids: Sequence[str]) -> dict[str, Any]:
+        return await self._run(lambda tx: privacy.export(tx.conn, wa_ids))
+
+    async def visitors(self, wa_ids: Sequence[str]) -> list[tuple[str, str | None]]:
+        return await self._run(lambda tx: privacy.visitors(tx.conn, wa_ids))
+
+    async def forget(self, wa_ids: Sequence[str]) -> Mapping[str, int]:
+        return await self._run(lambda tx: privacy.forget(tx.conn, wa_ids))
+
+    async def purge(self, before: float) -> Mapping[str, int]:
+        total: dict[str, int] = {}
+        while True:
+            batch = await self._run(lambda tx: privacy.purge_batch(tx.conn, before))
+            for kind, count in batch.items():
+                total[kind] = total.get(kind, 0) + count
+            if not any(batch.values()):
+                return total
+
+    async def audit(self, entry: AuditEntry, wa_id: str | None = None) -> None:
+        await self._run(lambda tx: privacy.audit(tx.conn, entry, wa_id))
+
+    async def audit_log(self, limit: int) -> list[AuditEntry]:
+        return await self._run(lambda tx: privacy.audit_log(tx.conn, limit))
+
     # --- reads --------------------------------------------------------------------------
 
     async def _read(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
@@ -204,7 +236,8 @@ class SqliteStore:
         return [SurveyRecord(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def _open_writer(path: str) -> sqlite3.Connection:
+def _open_writer(path: str, *, clear_leases: bool) -> sqlite3.Connection:
     conn = schema.connect(path)
-    lanes.clear_leases(conn)
+    if clear_leases:
+        lanes.clear_leases(conn)
     return conn
