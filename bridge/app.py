@@ -7,13 +7,15 @@ import contextlib
 import os
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import structlog
 from aiohttp import web
+from yarl import URL
 
 from bridge.core.decide import Bot, Policy, Template, Texts
 from bridge.core.delivery import Deliverer
@@ -25,6 +27,7 @@ from bridge.core.reconcile import Reconciler
 from bridge.core.storage import Storage, StorageUnavailable
 from bridge.health import Reachability
 from bridge.lgpd import retention_forever
+from bridge.metrics import Metrics, Snapshot
 from bridge.probe import probe_forever
 from bridge.rocketchat.client import RocketChatClient
 from bridge.rocketchat.webhook import RocketChatWebhook
@@ -56,6 +59,7 @@ class Parts:
 
 
 SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
 PARTS = web.AppKey("parts", Parts)
 
 
@@ -67,8 +71,12 @@ def build_app(
 ) -> web.Application:
     """`bot` answers on WHATSAPP_PHONE_NUMBER_ID; `bots` on each of WHATSAPP_NUMBERS (a
     number missing from it uses `bot`)."""
-    app = web.Application(client_max_size=settings.bridge_max_body_bytes)
+    metrics = Metrics(remotes_of(settings))
+    app = web.Application(
+        client_max_size=settings.bridge_max_body_bytes, middlewares=[_count_webhooks]
+    )
     app[SETTINGS] = settings
+    app[METRICS] = metrics
     lines = lines_of(settings, texts, bot, bots or {})
     app.cleanup_ctx.append(_parts(lines))
     app.cleanup_ctx.append(_workers)
@@ -80,7 +88,48 @@ def build_app(
     app.router.add_routes(whatsapp.routes() + rocketchat.routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
     return app
+
+
+def remotes_of(settings: Settings) -> dict[str, str]:
+    """host:port of each remote, for the metrics' `remote` label."""
+    found = {}
+    for name, url in (("whatsapp", settings.graph_base), ("rocketchat", settings.rocketchat_base)):
+        parsed = URL(url)
+        found[f"{parsed.host}:{parsed.port}"] = name
+    return found
+
+
+@web.middleware
+async def _count_webhooks(request: web.Request, handler: Any) -> web.StreamResponse:
+    if not request.path.startswith("/webhooks/") or request.method != "POST":
+        return cast(web.StreamResponse, await handler(request))
+    source = request.path.removeprefix("/webhooks/")[:20]
+    try:
+        response = cast(web.StreamResponse, await handler(request))
+    except web.HTTPException as exc:  # 413 from client_max_size, 404, ...
+        request.app[METRICS].webhook(source, exc.status)
+        raise
+    request.app[METRICS].webhook(source, response.status)
+    return response
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus text format; the database's figures are read at each scrape."""
+    metrics, parts = request.app[METRICS], request.app[PARTS]
+    snapshot = Snapshot(taken_at=time.time(), workers=parts.supervisor.status())
+    try:
+        snapshot.backlog = await parts.store.outbox_backlog()
+        snapshot.states = await parts.store.conversation_states()
+        for record in await parts.store.counters():
+            key = (record.name, record.label)
+            snapshot.statistics[key] = snapshot.statistics.get(key, 0) + record.value
+    except StorageUnavailable as exc:
+        log.error("metrics.storage_unavailable", error=str(exc))
+    metrics.snapshot = snapshot
+    return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})  # fmt: skip
 
 
 def policy_of(settings: Settings, texts: Texts) -> Policy:
@@ -156,7 +205,10 @@ def _parts(
 
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(store.close)
-            http = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
+            traced = [app[METRICS].trace_config()]
+            http = await stack.enter_async_context(
+                aiohttp.ClientSession(timeout=timeout, trace_configs=traced)
+            )
             graphs = {
                 number: GraphClient(
                     http, settings.graph_base, number, token, _reachability(f"whatsapp:{number}")
@@ -171,7 +223,12 @@ def _parts(
                 _reachability("rocketchat"),
             )
             app[PARTS] = _assemble(
-                settings, lines=lines, store=store, graphs=graphs, rocketchat=rocketchat
+                settings,
+                lines=lines,
+                store=store,
+                graphs=graphs,
+                rocketchat=rocketchat,
+                metrics=app[METRICS],
             )
             yield
 
@@ -194,6 +251,7 @@ def _assemble(
     store: Database,
     graphs: dict[str, GraphClient],
     rocketchat: RocketChatClient,
+    metrics: Metrics,
 ) -> Parts:
     deliverer = Deliverer(
         graphs,
@@ -212,10 +270,17 @@ def _assemble(
         no_agent_delay=settings.bridge_no_agent_retry_seconds,
     )
     doorbell = asyncio.Event()  # rung by intake, awaited by the outbox
-    intake = Intake(store, lines, doorbell.set)
+    intake = Intake(store, lines, doorbell.set, metrics)
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     outbox = Outbox(
-        store, deliverer, lines, retry, doorbell, owner=owner, lease=settings.bridge_lease_seconds
+        store,
+        deliverer,
+        lines,
+        retry,
+        doorbell,
+        owner=owner,
+        lease=settings.bridge_lease_seconds,
+        observer=metrics,
     )
     reconciler = Reconciler(intake, rocketchat, settings.bridge_reconcile_seconds)
     supervisor = Supervisor(backoff=settings.bridge_restart_backoff_seconds)

@@ -12,6 +12,7 @@ from bridge.core import decide
 from bridge.core.decide import Decision
 from bridge.core.lines import Lines
 from bridge.core.model import CitizenMessage, Conversation, OutboundFailed, RoomEvent
+from bridge.core.observe import Observer, Unobserved
 from bridge.core.storage import (
     Applied,
     ByKey,
@@ -28,10 +29,17 @@ log = structlog.get_logger("bridge.intake")
 
 
 class Intake:
-    def __init__(self, storage: Storage, lines: Lines, wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        lines: Lines,
+        wake: Callable[[], None],
+        observer: Observer | None = None,
+    ) -> None:
         self.storage = storage
         self.lines = lines
         self._wake = wake
+        self._observer = observer or Unobserved()
 
     def citizen(self, msg: CitizenMessage) -> Event:
         line = self.lines.of(msg.key.phone_number_id)
@@ -75,11 +83,13 @@ class Intake:
         results = await self.storage.apply(events)
         if any(isinstance(r, Applied) and r.enqueued for r in results):
             self._wake()
+        self._observer.accepted(events, results)
         return results
 
     async def reject(self, source: str, reason: str, body: bytes) -> None:
         """Keep a signed payload we could not use, for audit; never retried by the sender."""
         await self.storage.record_rejected(source, reason, body)
+        self._observer.rejected(source, reason)
 
 
 def accepted(results: Sequence[Applied | Failed]) -> int:

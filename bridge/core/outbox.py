@@ -25,6 +25,7 @@ from bridge.core.model import (
     SendFile,
     VisitorToken,
 )
+from bridge.core.observe import Observer, Unobserved
 from bridge.core.outcomes import RetryPolicy, Rules
 from bridge.core.ports import (
     NoAgentOnline,
@@ -72,8 +73,10 @@ class Outbox:
         owner: str,
         concurrency: int = 32,
         lease: float = 900.0,
+        observer: Observer | None = None,
     ) -> None:
         self._storage = storage
+        self._observer = observer or Unobserved()
         self._deliverer = deliverer
         self._lines = lines
         self._retry = retry
@@ -157,6 +160,7 @@ class Outbox:
                 self._inflight[task] = claim  # what to give back if we are stopped
             settlement = await self._attempt(claim)
             _log_settlement(settlement)
+            self._observer.settled(settlement)
             claim = await self._settle(replace(settlement, then_lease=self._lease))
             if settlement.step is not None or isinstance(settlement.change, Reschedule):
                 self.wake()  # rows for other lanes, or a new due time, for the dispatcher

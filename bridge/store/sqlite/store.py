@@ -210,6 +210,17 @@ class SqliteStore:
         rows = await self._read("SELECT state, COUNT(*) FROM outbox GROUP BY state")
         return {r[0]: r[1] for r in rows}
 
+    async def outbox_backlog(self) -> list[tuple[str, str, int, float | None]]:
+        rows = await self._read(
+            "SELECT destination, state, COUNT(*), MIN(created_at) FROM outbox"
+            " GROUP BY destination, state"
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def conversation_states(self) -> dict[str, int]:
+        rows = await self._read("SELECT state, COUNT(*) FROM conversation GROUP BY state")
+        return {r[0]: r[1] for r in rows}
+
     async def counters(self) -> list[CounterRecord]:
         rows = await self._read("SELECT day, name, label, value FROM counter ORDER BY day, name")
         return [CounterRecord(r[0], r[1], r[2], r[3]) for r in rows]
