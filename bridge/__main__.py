@@ -41,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the bridge's URL as Rocket.Chat reaches it",
     )
     setup.add_argument("--dry-run", action="store_true", help="only report what would change")
+    setup.add_argument(
+        "--replace-webhook",
+        action="store_true",
+        help="replace an Omnichannel webhook that points elsewhere (another integration)",
+    )
     setup.add_argument("--operator", help="who runs this, for the audit log (default: OS user)")
     lgpd.add_commands(commands)
     sandbox = commands.add_parser(
@@ -156,6 +161,7 @@ def run_setup(settings: Settings, args: argparse.Namespace) -> int:
         admin_password=os.environ.get(ADMIN_PASSWORD_ENV),
         bridge_url=args.bridge_url,
         dry_run=args.dry_run,
+        replace_webhook=args.replace_webhook,
     )
     if not args.dry_run:
         detail = f"bridge_url={args.bridge_url}; exit={status}"

@@ -24,6 +24,7 @@ def run_setup(
     admin_password: str | None,
     bridge_url: str,
     dry_run: bool = False,
+    replace_webhook: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
     """Provision Rocket.Chat for the bridge; returns the exit status (0 ok, 1 failed, 2 usage)."""
@@ -36,19 +37,25 @@ def run_setup(
     if rc is None:
         return report.finish()
     try:
-        _run_steps(rc, settings, bridge_url, dry_run, report)
+        _run_steps(rc, settings, bridge_url, dry_run, report, replace_webhook=replace_webhook)
     finally:
         disconnect(rc, logged_in=bool(admin_user))
     return report.finish()
 
 
 def _run_steps(
-    rc: RocketChat, settings: Settings, bridge_url: str, dry_run: bool, report: Report
+    rc: RocketChat,
+    settings: Settings,
+    bridge_url: str,
+    dry_run: bool,
+    report: Report,
+    *,
+    replace_webhook: bool,
 ) -> None:
     check_version(rc, report)
     check_omnichannel(rc, report)
     ensure_department(rc, settings.rocketchat_department, dry_run, report)
-    changed = configure_webhook(rc, settings, bridge_url, dry_run, report)
+    changed = configure_webhook(rc, settings, bridge_url, dry_run, report, replace=replace_webhook)
     run_webhook_test(rc, changed, dry_run, report)
     check_rate_limiter(rc, report)
 

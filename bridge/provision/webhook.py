@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from rocketchat_API.rocketchat import RocketChat
 
-from bridge.provision.errors import API_ERRORS, as_object, error_text, reason
+from bridge.provision.errors import API_ERRORS, as_object, error_text, reason, without_userinfo
 from bridge.provision.report import CHANGED, FAILED, OK, SKIPPED, WOULD_CHANGE, Report
 from bridge.settings import Settings
 
@@ -35,20 +35,40 @@ _WEBHOOK_FIELDS: dict[str, tuple[str, str]] = {
 
 
 def configure_webhook(
-    rc: RocketChat, settings: Settings, bridge_url: str, dry_run: bool, report: Report
+    rc: RocketChat,
+    settings: Settings,
+    bridge_url: str,
+    dry_run: bool,
+    report: Report,
+    *,
+    replace: bool = False,
 ) -> bool:
-    """Point the Omnichannel webhook at the bridge; True when this run changed it."""
+    """Point the Omnichannel webhook at the bridge; True when this run changed it.
+
+    Rocket.Chat has one Omnichannel webhook per workspace: a different URL already there
+    belongs to another integration, and is replaced only with `replace` (--replace-webhook)."""
     desired = _desired_webhook(settings, bridge_url)
     if not desired["LivechatSecretToken"]:
         report.line("webhook", FAILED, _UNSIGNED_WEBHOOK_HELP)
         return False
-    differing = _webhook_differences(_current_webhook(rc), desired)
+    current = _current_webhook(rc)
+    differing = _webhook_differences(current, desired)
     summary = _webhook_summary(desired)
     if not differing:
         report.line("webhook", OK, summary)
         return False
     labels = ", ".join(_WEBHOOK_FIELDS[key][1] for key in differing)
     url = desired["LivechatWebhookUrl"]
+    other = _other_integration(current, str(url))
+    if other and not replace:
+        status = WOULD_CHANGE if dry_run else FAILED
+        report.line("webhook", status, f"Rocket.Chat posts to {other}, not to the bridge: the"
+                    " Omnichannel webhook is one per workspace and may serve another"
+                    " integration; to point it at the bridge, run again with"
+                    " --replace-webhook")  # fmt: skip
+        return False
+    if other:
+        labels += f" (replacing {other})"
     if dry_run:
         report.line("webhook", WOULD_CHANGE, f"{labels}; Rocket.Chat would post to {url}")
         return False
@@ -91,6 +111,12 @@ def _current_webhook(rc: RocketChat) -> dict[str, object] | None:
         for item in answer.get("settings") or []
         if isinstance(item, dict)
     }
+
+
+def _other_integration(current: Mapping[str, object] | None, ours: str) -> str:
+    """The URL saved in Rocket.Chat when it is set and is not the bridge's ("" if none)."""
+    saved = str((current or {}).get("Livechat_webhookUrl") or "").strip()
+    return without_userinfo(saved) if saved and saved != ours else ""
 
 
 def _webhook_differences(

@@ -32,6 +32,7 @@ def setup(
     *,
     admin: bool = True,
     dry_run: bool = False,
+    replace_webhook: bool = False,
     settings: Settings | None = None,
     **overrides: Any,
 ) -> tuple[int, list[str]]:
@@ -42,6 +43,7 @@ def setup(
         admin_password=ADMIN_PASSWORD if admin else None,
         bridge_url=url + "/bridge",
         dry_run=dry_run,
+        replace_webhook=replace_webhook,
         out=out,
     )
     return code, out.getvalue().splitlines()

@@ -30,3 +30,27 @@ def test_empty_webhook_token_is_refused(server: str, fake: FakeRocketChat) -> No
     assert code == 1
     assert status_of(lines, "webhook").startswith("FAILED: ROCKETCHAT_WEBHOOK_TOKEN is empty")
     assert not fake.requests("POST", "/api/v1/omnichannel/integrations")
+
+
+def test_a_webhook_of_another_integration_is_shown_and_kept_unless_replaced(
+    server: str, fake: FakeRocketChat
+) -> None:
+    fake.settings["Livechat_webhookUrl"] = "https://crm.example.gov.br/hooks/omnichannel"
+
+    code, lines = setup(server, dry_run=True)
+    assert code == 0
+    dry = status_of(lines, "webhook")
+    assert dry.startswith("would change: Rocket.Chat posts to https://crm.example.gov.br")
+    assert "--replace-webhook" in dry
+
+    code, lines = setup(server)
+    assert code == 1
+    assert status_of(lines, "webhook").startswith("FAILED: Rocket.Chat posts to https://crm")
+    assert not fake.requests("POST", "/api/v1/omnichannel/integrations")
+    assert fake.settings["Livechat_webhookUrl"] == "https://crm.example.gov.br/hooks/omnichannel"
+
+    code, lines = setup(server, replace_webhook=True)
+    assert code == 0, lines
+    changed = status_of(lines, "webhook")
+    assert "(replacing https://crm.example.gov.br/hooks/omnichannel)" in changed
+    assert fake.settings["Livechat_webhookUrl"] == server + "/bridge/webhooks/rocketchat"
