@@ -17,7 +17,6 @@ from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
 from bridge.eventloop import new_event_loop
 from bridge.settings import Settings, SettingsError, load_settings
-from bridge.store import StoreError, open_admin_store
 from bridge.texts import TextsError, load_texts
 
 EXIT_CONFIG = 2
@@ -78,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "check":
-        return asyncio.run(check(settings))
+        from bridge.diagnose import run_check  # noqa: PLC0415 - admin-only
+
+        return asyncio.run(run_check(settings))
     if args.command == "setup":
         return run_setup(settings, args)
     if args.command in ("export", "forget", "purge", "audit"):
@@ -131,20 +132,6 @@ def serve(settings: Settings, texts: Texts, bot: Bot | None, bots: dict[str, Bot
         loop=type(loop).__module__.split(".")[0],
     )
     web.run_app(app, host=settings.bridge_host, port=settings.bridge_port, print=None, loop=loop)
-    return 0
-
-
-async def check(settings: Settings) -> int:
-    try:
-        store = await open_admin_store(settings.bridge_db)
-    except (StoreError, OSError) as exc:
-        print(f"database {settings.bridge_db}: {exc}", file=sys.stderr)
-        return 1
-    try:
-        outbox = await store.outbox_depth()
-    finally:
-        await store.close()
-    print(f"ok: settings, texts and database {settings.bridge_db} (outbox {outbox or 'empty'})")
     return 0
 
 

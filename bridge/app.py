@@ -213,7 +213,7 @@ def _parts(
                 number: GraphClient(
                     http, settings.graph_base, number, token, _reachability(f"whatsapp:{number}")
                 )
-                for number, token in _numbers(settings)
+                for number, token in settings.numbers()
             }
             rocketchat = RocketChatClient(
                 http,
@@ -233,15 +233,6 @@ def _parts(
             yield
 
     return parts
-
-
-def _numbers(settings: Settings) -> list[tuple[str, str]]:
-    """(phone number id, access token) of every number, WHATSAPP_PHONE_NUMBER_ID first."""
-    first = (settings.whatsapp_phone_number_id, settings.whatsapp_access_token.get_secret_value())
-    rest = [
-        (n.phone_number_id, n.access_token.get_secret_value()) for n in settings.whatsapp_numbers
-    ]
-    return [first, *rest]
 
 
 def _assemble(

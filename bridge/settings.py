@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     whatsapp_template_language: str = Field("pt_BR", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     whatsapp_template_parameters: str = ""  # '|'-separated; {name} and {agent} are filled
     whatsapp_numbers: list[NumberSettings] = []
+    # Optional: lets `check` verify that the app is subscribed to the account's webhooks.
+    whatsapp_business_account_id: str = Field("", pattern=r"^\d*$")
 
     rocketchat_url: HttpUrl
     rocketchat_webhook_token: SecretStr = Field(min_length=1)
@@ -134,6 +136,14 @@ class Settings(BaseSettings):
     @property
     def graph_base(self) -> str:
         return f"{str(self.whatsapp_graph_url).rstrip('/')}/{self.whatsapp_graph_version}"
+
+    def numbers(self) -> list[tuple[str, str]]:
+        """(phone number id, access token) of every number, WHATSAPP_PHONE_NUMBER_ID first."""
+        first = (self.whatsapp_phone_number_id, self.whatsapp_access_token.get_secret_value())
+        rest = [
+            (n.phone_number_id, n.access_token.get_secret_value()) for n in self.whatsapp_numbers
+        ]
+        return [first, *rest]
 
     @property
     def rocketchat_base(self) -> str:

@@ -28,7 +28,7 @@ def run_setup(
     out: TextIO = sys.stdout,
 ) -> int:
     """Provision Rocket.Chat for the bridge; returns the exit status (0 ok, 1 failed, 2 usage)."""
-    report = Report(out, _secrets(settings, admin_password))
+    report = Report(out, secrets_of(settings, admin_password))
     if not _is_http_url(bridge_url):
         report.line("bridge url", FAILED, f"{bridge_url!r} is not an http(s) URL")
         return 2
@@ -60,7 +60,8 @@ def _run_steps(
     check_rate_limiter(rc, report)
 
 
-def _secrets(settings: Settings, admin_password: str | None) -> tuple[str, ...]:
+def secrets_of(settings: Settings, admin_password: str | None) -> tuple[str, ...]:
+    """Every secret the output must never show (as ***)."""
     values = (
         settings.rocketchat_webhook_token.get_secret_value(),
         settings.rocketchat_auth_token.get_secret_value(),
@@ -68,6 +69,8 @@ def _secrets(settings: Settings, admin_password: str | None) -> tuple[str, ...]:
         settings.whatsapp_app_secret.get_secret_value(),
         settings.whatsapp_verify_token.get_secret_value(),
         admin_password or "",
+        *(token for _, token in settings.numbers()),
+        *(n.app_secret.get_secret_value() for n in settings.whatsapp_numbers if n.app_secret),
     )
     # Very short values would blank out ordinary words; they are not secrets worth the name.
     return tuple(sorted({v for v in values if len(v) >= 4}, key=len, reverse=True))

@@ -33,7 +33,7 @@ class Report:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def finish(self) -> int:
+    def finish(self, step: str = "setup") -> int:
         summary = f"{self.changes} changed, {self.warnings} warning(s), {self.failures} failed"
-        self.line("setup", FAILED if self.failures else OK, summary)
+        self.line(step, FAILED if self.failures else OK, summary)
         return 1 if self.failures else 0

@@ -81,6 +81,30 @@ def configure_webhook(
     return True
 
 
+def check_webhook(rc: RocketChat, settings: Settings, report: Report) -> None:
+    """Read-only (`check`): the webhook points at a bridge, signs with our secret, and
+    sends the events the bridge needs."""
+    current = _current_webhook(rc)
+    if current is None:
+        report.line("webhook", SKIPPED, "cannot read livechat/integrations.settings (needs the"
+                    " livechat-manager role); run `python -m bridge setup --dry-run`")  # fmt: skip
+        return
+    url = str(current.get("Livechat_webhookUrl") or "")
+    desired = _desired_webhook(settings, "")
+    if not url.endswith(WEBHOOK_PATH):
+        where = f"points at {without_userinfo(url)}" if url else "is not set"
+        report.line("webhook", FAILED, f"the Omnichannel webhook {where}: run `python -m bridge"
+                    " setup --bridge-url URL` (see --replace-webhook)")  # fmt: skip
+        return
+    wrong = [_WEBHOOK_FIELDS[k][1] for k in _webhook_differences(current, desired)
+             if k != "LivechatWebhookUrl"]  # fmt: skip
+    if wrong:
+        report.line("webhook", FAILED, f"{url}: {', '.join(wrong)} differ from what the bridge"
+                    " needs: run `python -m bridge setup`")  # fmt: skip
+    else:
+        report.line("webhook", OK, _webhook_summary({**desired, "LivechatWebhookUrl": url}))
+
+
 _UNSIGNED_WEBHOOK_HELP = (
     "ROCKETCHAT_WEBHOOK_TOKEN is empty: Rocket.Chat would send no secret and the bridge "
     "could not tell its webhooks from anyone else's; set a long random value"

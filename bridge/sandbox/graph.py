@@ -81,6 +81,16 @@ class FakeGraph(InboundSimulator):
         self.template_category = "utility"
         self.canonical_wa_ids: dict[str, str] = {}
         self.down = False
+        # GET /{WABA_ID}/subscribed_apps; [] = Meta sends this account no webhooks.
+        self.subscribed_apps: list[dict[str, Any]] = [
+            {
+                "whatsapp_business_api_data": {
+                    "id": "900000000000001",
+                    "name": "Ponte WhatsApp",
+                    "link": "https://www.facebook.com/games/?app_id=900000000000001",
+                }
+            }
+        ]
 
     def _init_records(self) -> None:
         self.sent: list[dict[str, Any]] = []

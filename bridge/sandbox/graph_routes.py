@@ -61,6 +61,7 @@ class GraphRoutes:
             app.router.add_post(prefix + "/{pnid:\\d+}/messages", self.send)
             app.router.add_post(prefix + "/{pnid:\\d+}/media", self.upload)
         app.router.add_get(f"/{VERSION}/{{media_id:\\d+}}", self.media_info)
+        app.router.add_get(f"/{VERSION}/{{waba:\\d+}}/subscribed_apps", self.subscribed_apps)
         app.router.add_delete(f"/{VERSION}/{{media_id:\\d+}}", self.media_delete)
         app.router.add_get("/whatsapp_business/attachments/", self.download)
 
@@ -190,6 +191,14 @@ class GraphRoutes:
             "file_size": len(item.data),
             "id": item.media_id,
         })  # fmt: skip
+
+    async def subscribed_apps(self, request: web.Request) -> web.Response:
+        """GET /{WABA_ID}/subscribed_apps: the apps that get the account's webhooks."""
+        self._auth(request)
+        waba = request.match_info["waba"]
+        if waba != self.fake.waba_id:
+            raise unknown_object(waba, "get")
+        return graph_json({"data": self.fake.subscribed_apps})
 
     def _number_info(self, pnid: str, token: str) -> web.Response:
         number = self.fake.numbers[pnid]

@@ -181,10 +181,16 @@ def run_cli(
     )
 
 
-def test_check_with_valid_environment_exits_zero(tmp_path: Path) -> None:
+def test_check_from_the_command_line_says_what_works_and_what_does_not(tmp_path: Path) -> None:
+    # Valid settings, a writable database, and nobody listening where the remotes should be
+    # (the passing case against fakes is in tests/test_diagnose.py).
     result = run_cli(tmp_path, "check")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("ok:")
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("settings      ok: 1 WhatsApp number(s)")
+    assert lines[1].startswith("database      ok: ")
+    assert "FAILED: Graph API unreachable" in lines[2]
+    assert lines[-1].startswith("check         FAILED")
     assert (tmp_path / "bridge.db").is_file()
 
 
