@@ -19,7 +19,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bridge/ bridge/
 COPY bot/ bot/
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir ".[report]"
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \

@@ -94,4 +94,13 @@ class Ended:
     node: str | None = None
 
 
-Action = ContactStarted | Resolved | Handoff | SurveyAnswered | Ended
+@dataclass(frozen=True)
+class OutOfHours:
+    """A handoff found its department closed by the flow's hours; the citizen was told.
+    What follows depends on the node's offline policy (a message left later is handed
+    off then)."""
+
+    department: str
+
+
+Action = ContactStarted | Resolved | Handoff | SurveyAnswered | Ended | OutOfHours

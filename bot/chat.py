@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from bot.actions import Action, ContactStarted, Ended, Handoff, Resolved, SurveyAnswered
+from bot.actions import (
+    Action,
+    ContactStarted,
+    Ended,
+    Handoff,
+    OutOfHours,
+    Resolved,
+    SurveyAnswered,
+)
 from bot.engine import after_agent_closed, no_agent_online, step
 from bot.inputs import Input, Location, Media
 from bot.model import Flow
@@ -163,6 +171,8 @@ def note(action: Action) -> str:
     if isinstance(action, Ended):
         where = f" at {action.node}" if action.node else ""
         return f"[conversation ended: {action.reason}{where}]\n"
+    if isinstance(action, OutOfHours):
+        return f"[out of hours: {action.department}]\n"
     return _handoff_note(action)
 
 

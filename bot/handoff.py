@@ -6,7 +6,7 @@ The flow's business hours are checked here (the engine knows them); Rocket.Chat'
 
 from __future__ import annotations
 
-from bot.actions import Ended, Handoff
+from bot.actions import Ended, Handoff, OutOfHours
 from bot.model import Flow, HandoffNode
 from bot.transcript import carried, label, service_of, transcript
 from bot.turn import Turn
@@ -23,6 +23,7 @@ def arrive(turn: Turn, node: HandoffNode) -> str | None:
     offline = flow.messages.offline
     closed = node.offline_text or offline.closed + "\n\n" + offline.policy_text(node.offline)
     turn.text(closed, offline_values(flow, node))
+    turn.emit(OutOfHours(node.department or ""))
     return after_refusal(turn, node, reason="out_of_hours")
 
 

@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from bot import FlowError
-from bridge import lgpd, logs
+from bridge import lgpd, logs, report
 from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
 from bridge.eventloop import new_event_loop
@@ -47,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     setup.add_argument("--operator", help="who runs this, for the audit log (default: OS user)")
     lgpd.add_commands(commands)
+    report.add_command(commands)
     sandbox = commands.add_parser(
         "sandbox", help="run against local fakes and chat in the terminal"
     )
@@ -84,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_setup(settings, args)
     if args.command in ("export", "forget", "purge", "audit"):
         return lgpd.run(settings, args)
+    if args.command == "report":
+        return report.run(settings, args)
     return serve(settings, texts, bot, bots)
 
 

@@ -104,6 +104,8 @@ class FlowBot:
                     surveys.append(Survey(score, comment, conv.department))
                 case bot.Ended(reason=reason):
                     counters.append(("ended", reason))
+                case bot.OutOfHours(department=department):
+                    counters.append(("out_of_hours", department))
         state = _Saved(result.state, resolved).dumps()
         return BotTurn(state, tuple(commands), handoff, tuple(counters), tuple(surveys))
 

@@ -73,7 +73,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"database {settings.bridge_db}: {exc}", file=sys.stderr)
         return 1
     try:
-        operator = getattr(args, "operator", None) or _os_user()
+        operator = getattr(args, "operator", None) or os_user()
         if args.command == "export":
             return await export(store, wa_ids, operator)
         if args.command == "forget":
@@ -188,7 +188,7 @@ async def record(settings: Settings, operator: str | None, action: str, detail: 
         print(f"audit log not written: database {settings.bridge_db}: {exc}", file=sys.stderr)
         return
     try:
-        await store.audit(_entry(operator or _os_user(), action, detail))
+        await store.audit(_entry(operator or os_user(), action, detail))
     finally:
         await store.close()
 
@@ -201,7 +201,7 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{kind}={n}" for kind, n in counts.items())
 
 
-def _os_user() -> str:
+def os_user() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # a container's uid with no passwd entry

@@ -3,14 +3,15 @@
 from pathlib import Path
 from typing import Protocol
 
+from bridge.core.contacts import ContactRecords
 from bridge.core.privacy import PersonalData
 from bridge.core.storage import Storage
 from bridge.store.errors import StoreError
 from bridge.store.sqlite import SqliteStore
 
 
-class Database(Storage, PersonalData, Protocol):
-    """A backend: the core's storage port and the LGPD duties."""
+class Database(Storage, PersonalData, ContactRecords, Protocol):
+    """A backend: the core's storage port, the LGPD duties and the contact records."""
 
 
 async def open_store(target: Path | str) -> Database:

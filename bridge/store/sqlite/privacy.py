@@ -38,6 +38,7 @@ def export(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> dict[str, Any]:
             conn, f"SELECT * FROM message_link WHERE conversation_id IN ({marks})", ids
         ),
         "surveys": _rows(conn, f"SELECT * FROM survey WHERE conversation_id IN ({marks})", ids),
+        "contacts": _rows(conn, f"SELECT * FROM contact WHERE conversation_id IN ({marks})", ids),
         "seen_message_ids": [r["external_id"] for r in _seen(conn, wa_ids)],
         "rejected_payloads": [
             {**row, "body": bytes(row["body"]).decode("utf-8", "replace")}
@@ -65,6 +66,8 @@ def forget(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> dict[str, int]:
         "outbox": _count(conn, "outbox", ids),
         "message_link": _count(conn, "message_link", ids),
         "survey": _count(conn, "survey", ids),
+        # Contact records stay for the statistics, no longer linked to anyone (SET NULL).
+        "contact_unlinked": _count(conn, "contact", ids),
     }
     erased["conversation"] = conn.execute(
         f"DELETE FROM conversation WHERE wa_id IN ({marks})", tuple(wa_ids)

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import aiosqlite
 import structlog
 
+from bridge.core.contacts import ContactRecord
 from bridge.core.model import Conversation
 from bridge.core.privacy import AuditEntry
 from bridge.core.storage import (
@@ -47,6 +48,8 @@ Clock = Callable[[], float]
 T = TypeVar("T")
 
 log = structlog.get_logger("bridge.store.sqlite")
+
+CONTACT_COLUMNS = ", ".join(ContactRecord.__dataclass_fields__)
 
 
 class SqliteStore:
@@ -209,6 +212,14 @@ class SqliteStore:
     async def outbox_depth(self) -> dict[str, int]:
         rows = await self._read("SELECT state, COUNT(*) FROM outbox GROUP BY state")
         return {r[0]: r[1] for r in rows}
+
+    async def contacts(self, since: float, until: float) -> list[ContactRecord]:
+        rows = await self._read(
+            f"SELECT {CONTACT_COLUMNS} FROM contact WHERE started_at >= ? AND started_at < ?"
+            " ORDER BY started_at, id",
+            (since, until),
+        )
+        return [ContactRecord(*tuple(r)) for r in rows]
 
     async def outbox_backlog(self) -> list[tuple[str, str, int, float | None]]:
         rows = await self._read(

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from bridge.core.contacts import COLUMNS, ContactChange, contact_change
 from bridge.core.decide import Decision
 from bridge.core.model import Conversation, ConversationKey
 from bridge.core.storage import ById, ByKey, ByOutbound, ByRoom, Find, Link
@@ -74,6 +75,7 @@ class Tx:
             self.save(conv)
         for name, label in decision.counters:
             self.count(name, label)
+        self.contact(conv, contact_change(decision.counters, decision.commands, self.now))
         for survey in decision.surveys:
             self.conn.execute(
                 "INSERT INTO survey (conversation_id, department, score, comment, answered_at)"
@@ -83,6 +85,31 @@ class Tx:
         if decision.release_held:
             lanes.release_held(self, conv.id)
         return lanes.enqueue(self, conv.id, decision.commands)
+
+    def contact(self, conv: Conversation, change: ContactChange | None) -> None:
+        """The conversation's contact record (bridge.core.contacts)."""
+        if change is None:
+            return
+        if change.start:
+            self.conn.execute(
+                "INSERT INTO contact (conversation_id, phone_number_id, started_at)"
+                " VALUES (?, ?, ?)",
+                (conv.id, conv.key.phone_number_id, self.now),
+            )
+        columns = [(c, v, False) for c, v in change.always] + [(c, v, True) for c, v in change.once]
+        if not columns:
+            return
+        assignments = ", ".join(
+            f"{c} = COALESCE({c}, ?)" if once else f"{c} = ?"
+            for c, _, once in columns
+            if c in COLUMNS  # column names come from the core's fixed set, never from input
+        )
+        values = [v for c, v, _ in columns if c in COLUMNS]
+        self.conn.execute(
+            f"UPDATE contact SET {assignments} WHERE id = (SELECT MAX(id) FROM contact"
+            " WHERE conversation_id = ?)",
+            (*values, conv.id),
+        )
 
     # --- small records ----------------------------------------------------------------
 
