@@ -273,7 +273,9 @@ def _assemble(
         lease=settings.bridge_lease_seconds,
         observer=metrics,
     )
-    reconciler = Reconciler(intake, rocketchat, settings.bridge_reconcile_seconds)
+    reconciler = Reconciler(
+        intake, rocketchat, settings.bridge_reconcile_seconds, deliverer.token_of
+    )
     supervisor = Supervisor(backoff=settings.bridge_restart_backoff_seconds)
     supervisor.add("outbox", outbox.run)
     supervisor.add("reconciler", reconciler.run, once=settings.bridge_reconcile_seconds <= 0)

@@ -19,8 +19,10 @@ from typing import Any, TextIO
 import aiohttp
 import structlog
 
+from bridge.core.delivery import derive_visitor_token
+from bridge.core.model import DERIVED_TOKEN, ConversationKey, WaId
 from bridge.core.ports import DeliveryError
-from bridge.core.privacy import AuditEntry, NotAPhone, wa_ids_for
+from bridge.core.privacy import AuditEntry, NotAPhone, Visitor, wa_ids_for
 from bridge.health import Reachability
 from bridge.rocketchat.client import RocketChatClient
 from bridge.settings import Settings
@@ -117,14 +119,14 @@ async def forget(
     if rocketchat:
         print(f"Rocket.Chat visitors removed: {removed} of {len(visitors)}")
     if failure:
-        rooms = ", ".join(room for _, room in visitors if room) or "none open"
+        rooms = ", ".join(v.room_id for v in visitors if v.room_id) or "none open"
         print(f"Rocket.Chat refused: {failure}. Remove the visitor by hand in Omnichannel ›"
               f" Contacts (rooms: {rooms}).", file=sys.stderr)  # fmt: skip
         return 1
     return 0
 
 
-async def _forget_in_rocketchat(settings: Settings, visitors: list[tuple[str, str | None]]) -> int:
+async def _forget_in_rocketchat(settings: Settings, visitors: list[Visitor]) -> int:
     """Remove each conversation's visitor (and so their rooms, messages and files,
     contract §2.2), closing an open room first: Rocket.Chat refuses to remove a visitor
     with open rooms."""
@@ -138,8 +140,13 @@ async def _forget_in_rocketchat(settings: Settings, visitors: list[tuple[str, st
             Reachability("rocketchat"),
         )
         removed = 0
-        for token, room in visitors:
-            removed += await client.forget_visitor(token, room)
+        secret = settings.whatsapp_app_secret.get_secret_value().encode()
+        for visitor in visitors:
+            token = visitor.token
+            if token == DERIVED_TOKEN:
+                key = ConversationKey(visitor.phone_number_id, WaId(visitor.wa_id))
+                token = derive_visitor_token(secret, key)
+            removed += await client.forget_visitor(token, visitor.room_id)
     return removed
 
 

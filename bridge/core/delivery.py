@@ -15,6 +15,7 @@ from bridge.core import phones
 from bridge.core.decide import Texts, window_open
 from bridge.core.lines import Lines
 from bridge.core.model import (
+    DERIVED_TOKEN,
     CitizenMessage,
     Command,
     Conversation,
@@ -87,10 +88,19 @@ class Deliverer:
         self._clock = clock
 
     def visitor_token(self, key: ConversationKey) -> VisitorToken:
-        # Keyed by a secret: anyone holding a visitor token can read the room's history
-        # through the anonymous livechat API, so it must not be guessable from a phone.
-        digest = hmac.new(self._secret, f"{key.phone_number_id}:{key.wa_id}".encode(), "sha256")
-        return VisitorToken("wa-" + digest.hexdigest()[:40])
+        return derive_visitor_token(self._secret, key)
+
+    def token_of(self, conv: Conversation) -> VisitorToken | None:
+        """The conversation's visitor token, derived again where it was not stored."""
+        if conv.visitor_token == DERIVED_TOKEN:
+            return self.visitor_token(conv.key)
+        return conv.visitor_token
+
+    def _room_of(self, conv: Conversation) -> tuple[VisitorToken, RoomId]:
+        token = self.token_of(conv)
+        if conv.room_id is None or token is None:
+            raise RoomIsClosed("no open room")
+        return token, conv.room_id
 
     async def deliver(
         self, ref: str, command: Command, conv: Conversation, opened: RoomOpened
@@ -124,7 +134,7 @@ class Deliverer:
             case RelayToRoom():
                 return await self._relay(command, conv, wa)
             case PostNotice():
-                token, room = _room_of(conv)
+                token, room = self._room_of(conv)
                 await self._rc.send_message(
                     token, room, command.text, message_id_for(f"n:{room}:{ref}")
                 )
@@ -153,7 +163,7 @@ class Deliverer:
             raise WindowClosed("24 h window closed")
 
     async def _send_file(self, command: SendFile, conv: Conversation, wa: WhatsApp) -> Delivered:
-        token, room = _room_of(conv)
+        token, room = self._room_of(conv)
         limit = min(self._max_bytes, wa.media_limit(command.mime))
         file = await self._rc.download(command.url, token, room, limit)
         try:
@@ -169,9 +179,10 @@ class Deliverer:
             await self._check_online(command)
             token = await self._register(conv, command)
             room = await self._rc.open_room(token)
-            await opened(token, room)
+            derived = token == self.visitor_token(conv.key)
+            await opened(DERIVED_TOKEN if derived else token, room)
         else:
-            token, room = conv.visitor_token, conv.room_id
+            token, room = self._room_of(conv)
         # The room's id makes this unique across databases: a restored backup or a second
         # bridge restarts row ids, and a duplicate `_id` would be taken for "delivered".
         transcript_id = message_id_for(f"o:{room}:{ref}")
@@ -184,7 +195,7 @@ class Deliverer:
         # known (contract §2.1): always keep the token it returns.
         phone = phones.display(conv.key.wa_id)
         name = conv.profile_name or phone
-        ours = conv.visitor_token or self.visitor_token(conv.key)
+        ours = self.token_of(conv) or self.visitor_token(conv.key)
         token = await self._register_as(conv, command, ours, name, phone)
         if token != ours and self._of_another_number(token, conv.key):
             # The citizen also writes to another of our numbers: Rocket.Chat matched the
@@ -237,7 +248,7 @@ class Deliverer:
             log.warning("delivery.label_failed", room_id=room, error=str(exc))
 
     async def _relay(self, command: RelayToRoom, conv: Conversation, wa: WhatsApp) -> Delivered:
-        token, room = _room_of(conv)
+        token, room = self._room_of(conv)
         msg = command.message
         rc_id = message_id_for(f"wa:{msg.wamid}")
         text = await self._room_text(msg)
@@ -284,10 +295,11 @@ class Deliverer:
             file.close()
 
 
-def _room_of(conv: Conversation) -> tuple[VisitorToken, RoomId]:
-    if conv.room_id is None or conv.visitor_token is None:
-        raise RoomIsClosed("no open room")
-    return conv.visitor_token, conv.room_id
+def derive_visitor_token(secret: bytes, key: ConversationKey) -> VisitorToken:
+    """Keyed by a secret: anyone holding a visitor token can read the room's history
+    through the anonymous livechat API, so it must not be guessable from a phone."""
+    digest = hmac.new(secret, f"{key.phone_number_id}:{key.wa_id}".encode(), "sha256")
+    return VisitorToken("wa-" + digest.hexdigest()[:40])
 
 
 def _out_link(wamid: str, origin: str | None, excerpt: str) -> Delivered:

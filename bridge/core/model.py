@@ -28,6 +28,13 @@ class Destination(StrEnum):
     ROCKETCHAT = "rocketchat"
 
 
+# Stored instead of a visitor token that the bridge derives from the conversation's key
+# and its secret (delivery.derive_visitor_token): a bearer key to the citizen's Rocket.Chat
+# history is then not in the database at all (issue #10 §5). Rocket.Chat can hand back
+# another visitor's token (phone match, contract §2.1); only such a token is stored.
+DERIVED_TOKEN = VisitorToken("=")
+
+
 @dataclass(frozen=True)
 class ConversationKey:
     phone_number_id: str  # our business number, as Graph names it

@@ -35,13 +35,21 @@ class AuditEntry:
     detail: str  # counts and options, never personal data
 
 
+@dataclass(frozen=True)
+class Visitor:
+    phone_number_id: str
+    wa_id: str
+    token: str  # as stored: model.DERIVED_TOKEN when derived from the key
+    room_id: str | None
+
+
 class PersonalData(Protocol):
     async def export(self, wa_ids: Sequence[str]) -> dict[str, Any]:
         """Everything stored about these ids, as JSON-ready data."""
         ...
 
-    async def visitors(self, wa_ids: Sequence[str]) -> list[tuple[str, str | None]]:
-        """(Rocket.Chat visitor token, open room id or None) of each conversation."""
+    async def visitors(self, wa_ids: Sequence[str]) -> list[Visitor]:
+        """The Rocket.Chat visitor of each conversation of these ids."""
         ...
 
     async def forget(self, wa_ids: Sequence[str]) -> Mapping[str, int]:

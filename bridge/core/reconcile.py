@@ -8,11 +8,12 @@ room is the source of truth; intake's dedupe makes replaying it harmless.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 
 from bridge.core.intake import Intake, accepted
-from bridge.core.model import AgentMessage, Conversation, RoomClosed, RoomEvent
+from bridge.core.model import AgentMessage, Conversation, RoomClosed, RoomEvent, VisitorToken
 from bridge.core.ports import DeliveryError, RateLimited, RocketChat, RoomMessage
 from bridge.core.storage import Failed
 
@@ -35,10 +36,18 @@ def events_from_history(conv: Conversation, history: list[RoomMessage]) -> list[
 
 
 class Reconciler:
-    def __init__(self, intake: Intake, rocketchat: RocketChat, interval: float) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        rocketchat: RocketChat,
+        interval: float,
+        token_of: Callable[[Conversation], VisitorToken | None],
+    ) -> None:
+        """`token_of`: the conversation's visitor token (derived where not stored)."""
         self._intake = intake
         self._rc = rocketchat
         self._interval = interval
+        self._token_of = token_of
 
     async def run(self) -> None:
         """At start-up, then every `interval` seconds, until cancelled."""
@@ -73,8 +82,9 @@ class Reconciler:
         return replayed
 
     async def _room(self, conv: Conversation) -> int:
-        assert conv.room_id is not None and conv.visitor_token is not None
-        history = list(await self._rc.history(conv.visitor_token, conv.room_id, HISTORY_LIMIT))
+        token = self._token_of(conv)
+        assert conv.room_id is not None and token is not None
+        history = list(await self._rc.history(token, conv.room_id, HISTORY_LIMIT))
         intake = self._intake
         events = [
             intake.room_event(event, _event_id(event))

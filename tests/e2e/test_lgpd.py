@@ -61,7 +61,10 @@ async def test_export_shows_everything_about_one_citizen_and_nothing_else(
     data = json.loads(out.getvalue())
     [conv] = data["conversations"]
     assert conv["wa_id"] == CITIZEN and conv["profile_name"] == "Maria"
-    assert conv["visitor_token"] == "(stored, not shown)"
+    assert conv["visitor_token"] == "(not stored: derived when needed)"
+    # The bearer key to the citizen's Rocket.Chat history is nowhere in the database.
+    tokens = set(env.rc.visitors)
+    assert tokens and not any(t in repr(dump(env, "conversation")) for t in tokens)
     excerpts = {link["excerpt"] for link in data["message_links"]}
     assert {"preciso de ajuda com meu CPF", "*Ana Souza*: Claro, Maria."} <= excerpts
     assert len(data["seen_message_ids"]) >= 1

@@ -9,7 +9,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from bridge.core.privacy import AuditEntry, subject_of, wamid_of, wamid_prefix
+from bridge.core.model import DERIVED_TOKEN
+from bridge.core.privacy import AuditEntry, Visitor, subject_of, wamid_of, wamid_prefix
 
 # Message ids of WhatsApp (the citizen's, and our sends' `failed` statuses) embed the phone;
 # Rocket.Chat's event ids do not.
@@ -24,7 +25,12 @@ def export(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> dict[str, Any]:
     for conv in conversations:
         # The visitor token is a bearer key to the citizen's Rocket.Chat history: its
         # existence is data about them, its value is not for an export file.
-        conv["visitor_token"] = "(stored, not shown)" if conv["visitor_token"] else None
+        token = conv["visitor_token"]
+        conv["visitor_token"] = (
+            None if not token
+            else "(not stored: derived when needed)" if token == DERIVED_TOKEN
+            else "(stored, not shown)"
+        )  # fmt: skip
         conv["bot_state"] = _json(conv["bot_state"])
     marks = _marks(ids)
     return {
@@ -47,13 +53,13 @@ def export(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def visitors(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> list[tuple[str, str | None]]:
+def visitors(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> list[Visitor]:
     rows = conn.execute(
-        f"SELECT visitor_token, room_id FROM conversation WHERE wa_id IN ({_marks(wa_ids)})"
-        " AND visitor_token IS NOT NULL",
+        "SELECT phone_number_id, wa_id, visitor_token, room_id FROM conversation"
+        f" WHERE wa_id IN ({_marks(wa_ids)}) AND visitor_token IS NOT NULL",
         tuple(wa_ids),
     ).fetchall()
-    return [(str(r[0]), r[1]) for r in rows]
+    return [Visitor(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 def forget(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> dict[str, int]:

@@ -23,7 +23,7 @@ import structlog
 
 from bridge.core.contacts import ContactRecord
 from bridge.core.model import Conversation
-from bridge.core.privacy import AuditEntry
+from bridge.core.privacy import AuditEntry, Visitor
 from bridge.core.storage import (
     Applied,
     ByKey,
@@ -166,7 +166,7 @@ class SqliteStore:
     async def export(self, wa_ids: Sequence[str]) -> dict[str, Any]:
         return await self._run(lambda tx: privacy.export(tx.conn, wa_ids))
 
-    async def visitors(self, wa_ids: Sequence[str]) -> list[tuple[str, str | None]]:
+    async def visitors(self, wa_ids: Sequence[str]) -> list[Visitor]:
         return await self._run(lambda tx: privacy.visitors(tx.conn, wa_ids))
 
     async def forget(self, wa_ids: Sequence[str]) -> Mapping[str, int]:
