@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup.add_argument(
         "--bridge-url",
         default="http://bridge:8080",
-        help="the bridge's URL as Rocket.Chat reaches it",
+        help="the bridge's URL as Rocket.Chat reaches it (default: %(default)s, the compose "
+        "service; give the real address for an existing Rocket.Chat)",
     )
     setup.add_argument("--dry-run", action="store_true", help="only report what would change")
     setup.add_argument(
@@ -57,25 +60,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="config/flow.yaml",
         help="flow file for the sandbox (default: config/flow.yaml; '' for no bot)",
     )
+    sandbox.add_argument(
+        "--now", help="start the bot's clock here, e.g. '2026-11-23 14:00' (flow time zone)"
+    )
+    for command in commands.choices.values():
+        # Also after the subcommand (`python -m bridge check --env-file prod.env`);
+        # SUPPRESS keeps the main parser's value when it is not given here.
+        command.add_argument("--env-file", default=argparse.SUPPRESS, help="settings file")
     args = parser.parse_args(argv)
     if args.command == "sandbox":
         from bridge.sandbox.console import run_sandbox  # noqa: PLC0415 - dev-only
 
-        return run_sandbox(port=args.port, flow=args.flow)
+        return run_sandbox(port=args.port, flow=args.flow, now=args.now)
     try:
         settings = load_settings(args.env_file)
         texts = load_texts(settings.bridge_messages)
         bot = load_bot(settings)
         bots = load_number_bots(settings, bot)
     except (SettingsError, TextsError) as exc:
-        print(f"configuration error:\n{exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return config_error(str(exc))
     except NumberFlowError as exc:
-        print(f"configuration error: {exc.where}\n{exc.error}", file=sys.stderr)
-        return EXIT_CONFIG
+        return config_error(f"{exc.where}\n{exc.error}")
     except FlowError as exc:
-        print(f"configuration error: BRIDGE_FLOW={settings.bridge_flow}\n{exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return config_error(f"BRIDGE_FLOW={settings.bridge_flow}\n{exc}")
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "check":
         from bridge.diagnose import run_check  # noqa: PLC0415 - admin-only
@@ -88,6 +95,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "report":
         return report.run(settings, args)
     return serve(settings, texts, bot, bots)
+
+
+def config_error(text: str) -> int:
+    """Why the bridge cannot start. One JSON line when logs are JSON and nobody reads a
+    terminal (a container: `docker compose logs | jq` keeps working), else plain text."""
+    if os.environ.get("LOG_FORMAT", "json") == "json" and not sys.stderr.isatty():
+        line = {
+            "event": "config.invalid",
+            "level": "error",
+            "error": f"configuration error: {text}",
+        }
+        print(json.dumps(line, ensure_ascii=False), file=sys.stderr)
+    else:
+        print(f"configuration error: {text}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 def load_bot(settings: Settings) -> Bot | None:
@@ -139,7 +161,6 @@ def serve(settings: Settings, texts: Texts, bot: Bot | None, bots: dict[str, Bot
 
 
 def run_setup(settings: Settings, args: argparse.Namespace) -> int:
-    import os  # noqa: PLC0415
 
     from bridge.provision import ADMIN_PASSWORD_ENV  # noqa: PLC0415 - admin-only, sync
     from bridge.provision import run_setup as provision  # noqa: PLC0415

@@ -9,10 +9,13 @@ import asyncio
 import contextlib
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -104,7 +107,7 @@ async def start_sandbox(
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
-    bridge_url = f"http://127.0.0.1:{port}"
+    bridge_url = f"http://127.0.0.1:{runner.addresses[0][1]}"  # port 0: the one given
     graph.webhook_url = f"{bridge_url}/webhooks/whatsapp"
     rocketchat.webhook_url = f"{bridge_url}/webhooks/rocketchat"
     try:
@@ -183,7 +186,10 @@ async def command(sandbox: Sandbox, line: str) -> bool:
     elif verb == "/tap":
         await tap(sandbox, rest)
     elif verb == "/status":
-        print(f"open rooms: {rooms or 'none'}; agents online: {rc.agents_online}", file=sandbox.out)
+        depth = await sandbox.runner.app[PARTS].store.outbox_depth()
+        outbox = ", ".join(f"{n} {state}" for state, n in sorted(depth.items())) or "empty"
+        print(f"open rooms: {rooms or 'none'}; agents online: {rc.agents_online};"
+              f" outbox: {outbox}", file=sandbox.out)  # fmt: skip
     elif verb in ("/agent", "/close"):
         print("no open room yet: write as the citizen first", file=sandbox.out)
     else:
@@ -234,6 +240,15 @@ async def interact(port: int, flow: Path | None, bot: Bot | None) -> None:
                     await watcher
 
 
+def clock_from(start: str | None, zone: ZoneInfo) -> Callable[[], datetime] | None:
+    """A clock that starts at `start` and runs at the real pace; None for the real one.
+    Raises ValueError for a date that cannot be read."""
+    if not start:
+        return None
+    first, began = datetime.fromisoformat(start).replace(tzinfo=zone), time.monotonic()
+    return lambda: first + timedelta(seconds=time.monotonic() - began)
+
+
 def _departments(bot: Bot | None) -> tuple[str, ...]:
     """The flow's departments exist in the fake Rocket.Chat, as the admin would create them."""
     from bridge.botlink import FlowBot  # noqa: PLC0415
@@ -242,18 +257,25 @@ def _departments(bot: Bot | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys([DEPARTMENT, *names]))
 
 
-def run_sandbox(port: int = 8080, flow: str | None = None) -> int:
+def run_sandbox(port: int = 8080, flow: str | None = None, now: str | None = None) -> int:
+    """`now` ('2026-11-23 14:00', in the flow's time zone) starts the bot's clock there, so
+    a first try at 4 a.m. is not met by the out-of-hours answer; it then runs as usual."""
     logs.configure("warning", "console")
     flow_path = Path(flow) if flow else None
     bot: Bot | None = None
     if flow_path is not None:
-        from bot import FlowError  # noqa: PLC0415
-        from bridge.botlink import load_flow_bot  # noqa: PLC0415
+        from bot import FlowError, load_flow  # noqa: PLC0415
+        from bridge.botlink import FlowBot  # noqa: PLC0415
 
         try:
-            bot = load_flow_bot(flow_path, DEPARTMENT)
+            loaded = load_flow(flow_path)
+            bot = FlowBot(loaded, DEPARTMENT, clock_from(now, ZoneInfo(loaded.settings.timezone)))
         except FlowError as exc:
             print(f"{flow_path}:\n{exc}", file=sys.stderr)
+            return 2
+        except ValueError:
+            print(f"--now: {now!r} is not a date and time like '2026-11-23 14:00'",
+                  file=sys.stderr)  # fmt: skip
             return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(interact(port, flow_path, bot))

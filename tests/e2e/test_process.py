@@ -262,3 +262,21 @@ def test_the_lgpd_commands_from_the_command_line(tmp_path: Path) -> None:
         [lines[1].split()[1], "purge"],
     ]
     assert "98765" not in "\n".join(lines) and "phone#" in lines[0]
+
+
+def test_a_configuration_error_is_one_json_line_for_log_collectors(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "check", WHATSAPP_APP_SECRET=None, LOG_FORMAT="json")
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    error = json.loads(line)
+    assert (error["event"], error["level"]) == ("config.invalid", "error")
+    assert "setting WHATSAPP_APP_SECRET: is required but not set" in error["error"]
+
+
+def test_the_env_file_may_follow_the_subcommand_and_help_shows_defaults(tmp_path: Path) -> None:
+    (tmp_path / "other.env").write_text("BRIDGE_PORT=not-a-port\n", encoding="utf-8")
+    result = run_cli(tmp_path, "check", "--env-file", "other.env", BRIDGE_PORT=None,
+                     LOG_FORMAT="console")  # fmt: skip
+    assert result.returncode == 2 and "setting BRIDGE_PORT:" in result.stderr
+    shown = run_cli(tmp_path, "setup", "--help").stdout
+    assert "default: http://bridge:8080" in " ".join(shown.split())
