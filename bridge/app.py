@@ -215,13 +215,7 @@ def _parts(
                 )
                 for number, token in settings.numbers()
             }
-            rocketchat = RocketChatClient(
-                http,
-                settings.rocketchat_base,
-                settings.rocketchat_user_id,
-                settings.rocketchat_auth_token.get_secret_value(),
-                _reachability("rocketchat"),
-            )
+            rocketchat = RocketChatClient.of(http, settings, _reachability("rocketchat"))
             app[PARTS] = _assemble(
                 settings,
                 lines=lines,

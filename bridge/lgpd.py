@@ -132,13 +132,7 @@ async def _forget_in_rocketchat(settings: Settings, visitors: list[Visitor]) -> 
     with open rooms."""
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        client = RocketChatClient(
-            http,
-            settings.rocketchat_base,
-            settings.rocketchat_user_id,
-            settings.rocketchat_auth_token.get_secret_value(),
-            Reachability("rocketchat"),
-        )
+        client = RocketChatClient.of(http, settings, Reachability("rocketchat"))
         removed = 0
         secret = settings.whatsapp_app_secret.get_secret_value().encode()
         for visitor in visitors:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote
 
 import aiohttp
@@ -30,6 +30,7 @@ from bridge.core.ports import (
 from bridge.filenames import safe_filename
 from bridge.health import Reachability
 from bridge.rocketchat import wire
+from bridge.settings import Settings
 from bridge.transfer import receive, transfer_timeout
 
 # Our flow priorities as EE's LivechatPriorityWeight (1 Highest ... 5 Lowest).
@@ -80,6 +81,17 @@ class RocketChatClient:
         self._user = {"X-User-Id": user_id, "X-Auth-Token": auth_token} if user_id else {}
         self.health = health
         self._priorities: dict[int, str] | None = None  # sortItem -> priority id (EE)
+
+    @classmethod
+    def of(cls, http: aiohttp.ClientSession, settings: Settings, health: Reachability) -> Self:
+        """The client the settings describe (ROCKETCHAT_URL and the service account)."""
+        return cls(
+            http,
+            settings.rocketchat_base,
+            settings.rocketchat_user_id,
+            settings.rocketchat_auth_token.get_secret_value(),
+            health,
+        )
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         url = path if path.startswith("http") else f"{self._api}/{path}"

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot as engine
-from bridge.botlink import FlowBot, load_flow_bot
+from bridge.botlink import FlowBot
 from bridge.core.decide import Bot
 from tests.support.e2e import CITIZEN, Env, settled, until
+from tests.support.flowbot import (
+    SUNDAY_10H,
+    Clock,
+    default_flow_bot,
+    default_flow_departments,
+)
 
-FLOW = Path(__file__).resolve().parents[2] / "config" / "flow.yaml"
-ZONE = ZoneInfo("America/Sao_Paulo")
-TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=ZONE)
-SUNDAY_10H = datetime(2026, 11, 29, 10, 0, tzinfo=ZONE)
 VALID_CPF = "529.982.247-25"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = TUESDAY_10H
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -36,7 +26,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def flow_bot(clock: Clock) -> FlowBot:
-    return load_flow_bot(FLOW, "Atendimento Geral", clock)
+    return default_flow_bot(clock)
 
 
 @pytest.fixture
@@ -46,7 +36,7 @@ def bot(flow_bot: FlowBot) -> Bot:
 
 @pytest.fixture
 def departments() -> tuple[str, ...]:
-    return tuple(engine.load_flow(FLOW).departments)
+    return default_flow_departments()
 
 
 def sent_to(env: Env, wa_id: str) -> list[dict[str, Any]]:

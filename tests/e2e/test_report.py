@@ -13,30 +13,23 @@ from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot as engine
-from bridge.botlink import FlowBot, load_flow_bot
 from bridge.core.decide import Bot
 from bridge.report import produce
 from tests.support.e2e import Env, settled, until
+from tests.support.flowbot import (
+    SUNDAY_10H,
+    ZONE,
+    Clock,
+    default_flow_bot,
+    default_flow_departments,
+)
 
-FLOW = Path(__file__).resolve().parents[2] / "config" / "flow.yaml"
-ZONE = ZoneInfo("America/Sao_Paulo")
-TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=ZONE)
-SUNDAY_10H = datetime(2026, 11, 29, 10, 0, tzinfo=ZONE)
 RESOLVED, ANSWERED, LEFT_QUEUE, NO_AGENT, CLOSED_HOURS, UNDER_WAY = (
     f"55119000000{n:02d}" for n in range(1, 7)
 )
-
-
-class Clock:
-    now = TUESDAY_10H
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -46,13 +39,12 @@ def clock() -> Clock:
 
 @pytest.fixture
 def bot(clock: Clock) -> Bot:
-    flow_bot: FlowBot = load_flow_bot(FLOW, "Atendimento Geral", clock)
-    return flow_bot
+    return default_flow_bot(clock)
 
 
 @pytest.fixture
 def departments() -> tuple[str, ...]:
-    return tuple(engine.load_flow(FLOW).departments)
+    return default_flow_departments()
 
 
 async def say(env: Env, wa_id: str, *lines: str) -> None:
