@@ -195,7 +195,7 @@ def _parts(
     @contextlib.asynccontextmanager
     async def parts(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        store = await open_store(settings.bridge_db)
+        store = await open_store(settings.database)
         # Closed whatever happens: aiosqlite's thread would otherwise keep a process that
         # failed to start from exiting.
         timeout = aiohttp.ClientTimeout(total=30, connect=5)

@@ -58,9 +58,9 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
 
 async def _database(settings: Settings, report: Report) -> None:
     try:
-        store = await open_admin_store(settings.bridge_db)
+        store = await open_admin_store(settings.database)
     except (StoreError, OSError) as exc:
-        report.line("database", FAILED, f"{settings.bridge_db}: {exc}; fix: the directory must"
+        report.line("database", FAILED, f"{settings.database_shown}: {exc}; fix: the directory must"
                     " be writable by the bridge's user (the bridge_data volume)")  # fmt: skip
         return
     try:
@@ -69,7 +69,9 @@ async def _database(settings: Settings, report: Report) -> None:
     finally:
         await store.close()
     waiting = ", ".join(f"{n} {state}" for state, n in sorted(depth.items())) or "empty"
-    report.line("database", OK, f"{settings.bridge_db} writable and migrated; outbox {waiting}")
+    report.line(
+        "database", OK, f"{settings.database_shown} writable and migrated; outbox {waiting}"
+    )
 
 
 async def _graph(

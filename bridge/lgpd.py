@@ -70,9 +70,9 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"--phone: {exc}", file=sys.stderr)
         return 2
     try:
-        store = await open_admin_store(settings.bridge_db)
+        store = await open_admin_store(settings.database)
     except (StoreError, OSError) as exc:
-        print(f"database {settings.bridge_db}: {exc}", file=sys.stderr)
+        print(f"database {settings.database_shown}: {exc}", file=sys.stderr)
         return 1
     try:
         operator = getattr(args, "operator", None) or os_user()
@@ -184,9 +184,9 @@ async def record(settings: Settings, operator: str | None, action: str, detail: 
     """One audit line from a command that does not otherwise touch the database (setup);
     a database that cannot be opened is reported, not fatal to the command."""
     try:
-        store = await open_admin_store(settings.bridge_db)
+        store = await open_admin_store(settings.database)
     except (StoreError, OSError) as exc:
-        print(f"audit log not written: database {settings.bridge_db}: {exc}", file=sys.stderr)
+        print(f"audit log not written: database {settings.database_shown}: {exc}", file=sys.stderr)
         return
     try:
         await store.audit(_entry(operator or os_user(), action, detail))

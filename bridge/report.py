@@ -311,9 +311,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 async def produce(settings: Settings, args: argparse.Namespace, zone: ZoneInfo) -> str | None:
     """The report's text, and its audit line; None when the database cannot be opened."""
     try:
-        store = await open_admin_store(settings.bridge_db)
+        store = await open_admin_store(settings.database)
     except (StoreError, OSError) as exc:
-        print(f"database {settings.bridge_db}: {exc}", file=sys.stderr)
+        print(f"database {settings.database_shown}: {exc}", file=sys.stderr)
         return None
     try:
         records = await store.contacts(*window(args.start, args.end, zone))

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     rocketchat_department: str = ""
 
     bridge_db: Path = Path("data/bridge.db")
+    # sqlite:///path (the default, BRIDGE_DB) or postgresql://user:password@host/db for
+    # several replicas on one database.
+    bridge_database_url: str = Field("", pattern=r"^(|sqlite:///.+|postgres(ql)?://.+)$")
     bridge_host: str = "0.0.0.0"  # noqa: S104 - a daemon in a container listens on all interfaces
     bridge_port: int = Field(8080, ge=0, le=65535)
     bridge_flow: Path | None = None
@@ -136,6 +139,19 @@ class Settings(BaseSettings):
     @property
     def graph_base(self) -> str:
         return f"{str(self.whatsapp_graph_url).rstrip('/')}/{self.whatsapp_graph_version}"
+
+    @property
+    def database(self) -> str:
+        """What open_store opens: a SQLite path, or a PostgreSQL URL."""
+        url = self.bridge_database_url
+        if url.startswith("sqlite:///"):
+            return url.removeprefix("sqlite:///")
+        return url or str(self.bridge_db)
+
+    @property
+    def database_shown(self) -> str:
+        """The database for messages and logs: a URL without its password."""
+        return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", self.database)
 
     def numbers(self) -> list[tuple[str, str]]:
         """(phone number id, access token) of every number, WHATSAPP_PHONE_NUMBER_ID first."""

@@ -14,14 +14,27 @@ class Database(Storage, PersonalData, ContactRecords, Protocol):
     """A backend: the core's storage port, the LGPD duties and the contact records."""
 
 
+def is_postgres(target: Path | str) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
 async def open_store(target: Path | str) -> Database:
-    """Open the configured database (today a SQLite file, or ':memory:') for the daemon."""
+    """Open the configured database for the daemon: a PostgreSQL URL, or a SQLite file
+    (or ':memory:')."""
+    if is_postgres(target):
+        from bridge.store.postgres import PostgresStore  # noqa: PLC0415 - only when asked
+
+        return await PostgresStore.open(str(target))
     return await SqliteStore.open(target)
 
 
 async def open_admin_store(target: Path | str) -> Database:
     """Open the database beside a running daemon (`check`, `export`, `forget`, ...):
     it leaves the daemon's deliveries alone."""
+    if is_postgres(target):
+        from bridge.store.postgres import PostgresStore  # noqa: PLC0415 - only when asked
+
+        return await PostgresStore.open(str(target), max_size=2)
     return await SqliteStore.open(target, admin=True)
 
 

@@ -5,14 +5,22 @@ port must never allow (damage a row, read a column the port hides)."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import re
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import pytest
+
 from bridge.core.storage import Storage
 from bridge.store import SqliteStore
+from bridge.store.postgres import PostgresStore
 
 Sql = Callable[[str, tuple[Any, ...]], Awaitable[list[tuple[Any, ...]]]]
 
@@ -21,14 +29,18 @@ Sql = Callable[[str, tuple[Any, ...]], Awaitable[list[tuple[Any, ...]]]]
 class Backend:
     name: str
     storage: Storage
-    sql: Sql  # raw SQL in the backend's dialect, '?' placeholders
+    sql: Sql  # raw SQL, '?' placeholders (turned into $n for PostgreSQL)
     reopen: Callable[[], Awaitable[Storage]] | None  # None where nothing survives a close
 
     async def damage_conversation(self, conversation_id: int) -> None:
         """Give a conversation a state this code does not know (as a newer release might)."""
-        await self.sql("PRAGMA ignore_check_constraints = ON", ())
+        if self.name == "postgres":
+            await self.sql("ALTER TABLE conversation DROP CONSTRAINT conversation_state_check", ())
+        else:
+            await self.sql("PRAGMA ignore_check_constraints = ON", ())
         await self.sql("UPDATE conversation SET state = 'paused' WHERE id = ?", (conversation_id,))
-        await self.sql("PRAGMA ignore_check_constraints = OFF", ())
+        if self.name != "postgres":
+            await self.sql("PRAGMA ignore_check_constraints = OFF", ())
 
 
 def _sqlite_sql(store: SqliteStore) -> Sql:
@@ -66,4 +78,53 @@ async def sqlite_memory(_tmp_path: Path) -> AsyncIterator[Backend]:
         await store.close()
 
 
-BACKENDS = {"sqlite-file": sqlite_file, "sqlite-memory": sqlite_memory}
+# The PostgreSQL server the suite uses; each test gets a schema of its own in it.
+POSTGRES_URL = os.environ.get("BRIDGE_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+
+
+async def postgres_reachable() -> str | None:
+    """None when the server answers, else why not (the tests then skip, saying so)."""
+    try:
+        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return (
+            f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); set BRIDGE_TEST_POSTGRES_URL"
+        )
+    await conn.close()
+    return None
+
+
+@asynccontextmanager
+async def postgres(_tmp_path: Path) -> AsyncIterator[Backend]:
+    if (why := await postgres_reachable()) is not None:
+        pytest.skip(why)
+    name = f"contract_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    await admin.execute(f"CREATE SCHEMA {name}")
+    settings = {"search_path": name}
+    opened = [await PostgresStore.open(POSTGRES_URL, server_settings=settings)]
+
+    async def reopen() -> Storage:
+        await opened[-1].close()
+        opened.append(await PostgresStore.open(POSTGRES_URL, server_settings=settings))
+        return opened[-1]
+
+    async def sql(statement: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        marks = itertools.count(1)
+        numbered = re.sub(r"\?", lambda _: f"${next(marks)}", statement)
+        conn = await asyncpg.connect(POSTGRES_URL, server_settings=settings)
+        try:
+            return [tuple(r) for r in await conn.fetch(numbered, *args)]
+        finally:
+            await conn.close()
+
+    try:
+        yield Backend("postgres", opened[0], sql, reopen)
+    finally:
+        for each in opened:
+            await each.close()
+        await admin.execute(f"DROP SCHEMA {name} CASCADE")
+        await admin.close()
+
+
+BACKENDS = {"sqlite-file": sqlite_file, "sqlite-memory": sqlite_memory, "postgres": postgres}

@@ -9,21 +9,20 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from bridge.core.model import Command, Destination, command_from_json, command_to_json
+from bridge.core.model import Command, command_to_json
 from bridge.core.storage import (
     Bury,
     ById,
     Claim,
     Finish,
     Hold,
-    OutboxRow,
     Pending,
     Reschedule,
     Settled,
     Settlement,
     UnreadableRow,
 )
-from bridge.store.sqlite.rows import PREFIXED_COLUMNS, conversation
+from bridge.store.rows import PREFIXED_COLUMNS, conversation, outbox_row
 
 if TYPE_CHECKING:
     from bridge.store.sqlite.tx import Tx
@@ -83,7 +82,7 @@ def claim(tx: Tx, lease: str, limit: int, until: float) -> tuple[list[Claim], in
 
 def _claim(tx: Tx, row: sqlite3.Row, lease: str, until: float) -> Claim | None:
     try:
-        found = Claim(_outbox_row(row), conversation(row), lease)
+        found = Claim(outbox_row(row), conversation(row), lease)
     except UnreadableRow as exc:
         _set_aside(tx, row, str(exc))
         return None
@@ -211,7 +210,7 @@ def _advance(
 def _handed_on(tx: Tx, head: sqlite3.Row, lease: str) -> Claim | None:
     """The lane's new head, already leased by _advance, as a claim."""
     try:
-        return Claim(_outbox_row(head), conversation(head), lease)
+        return Claim(outbox_row(head), conversation(head), lease)
     except UnreadableRow as exc:
         _set_aside(tx, head, str(exc))  # the lane goes back to the queue, free
         return None
@@ -238,17 +237,3 @@ def release(tx: Tx, claims: Iterable[Claim]) -> None:
 def clear_leases(conn: sqlite3.Connection) -> None:
     """One process owns a SQLite file: leases still set were left by one that died."""
     conn.execute("UPDATE lane SET lease = NULL, lease_until = NULL WHERE lease IS NOT NULL")
-
-
-def _outbox_row(row: sqlite3.Row) -> OutboxRow:
-    try:
-        return OutboxRow(
-            id=row["row_id"],
-            conversation_id=row["id"],
-            destination=Destination(row["destination"]),
-            command=command_from_json(row["command"]),
-            attempts=row["attempts"],
-            created_at=row["created_at"],
-        )
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise UnreadableRow(f"outbox row {row['row_id']}: {type(exc).__name__}: {exc}") from exc

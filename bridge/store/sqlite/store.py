@@ -39,8 +39,8 @@ from bridge.core.storage import (
     SurveyRecord,
     UnreadableRow,
 )
+from bridge.store.rows import CONVERSATION_COLUMNS, conversation
 from bridge.store.sqlite import lanes, privacy, schema
-from bridge.store.sqlite.rows import CONVERSATION_COLUMNS, conversation
 from bridge.store.sqlite.tx import Tx
 from bridge.store.sqlite.writer import Writer
 

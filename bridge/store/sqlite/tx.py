@@ -11,8 +11,8 @@ from bridge.core.contacts import COLUMNS, ContactChange, contact_change
 from bridge.core.decide import Decision
 from bridge.core.model import Conversation, ConversationKey
 from bridge.core.storage import ById, ByKey, ByOutbound, ByRoom, Find, Link
+from bridge.store.rows import CONVERSATION_COLUMNS, conversation
 from bridge.store.sqlite import lanes
-from bridge.store.sqlite.rows import CONVERSATION_COLUMNS, conversation
 
 EXCERPT = 80  # characters of a message kept with its link
 

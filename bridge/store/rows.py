@@ -1,18 +1,26 @@
-"""Decoding stored rows into core types; a row this code cannot read raises UnreadableRow."""
+"""Decoding stored rows into core types, for every backend (sqlite3.Row and asyncpg's
+Record are both read by column name); a row this code cannot read raises UnreadableRow."""
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Any, Protocol
 
 from bridge.core.model import (
     Conversation,
     ConversationKey,
+    Destination,
     RoomId,
     State,
     VisitorToken,
     WaId,
+    command_from_json,
 )
-from bridge.core.storage import UnreadableRow
+from bridge.core.storage import OutboxRow, UnreadableRow
+
+
+class Row(Protocol):
+    def __getitem__(self, key: str, /) -> Any: ...
+
 
 CONVERSATION_COLUMNS = (
     "id, phone_number_id, wa_id, profile_name, state, department, visitor_token, room_id,"
@@ -21,7 +29,7 @@ CONVERSATION_COLUMNS = (
 PREFIXED_COLUMNS = ", ".join(f"c.{name.strip()}" for name in CONVERSATION_COLUMNS.split(","))
 
 
-def conversation(row: sqlite3.Row) -> Conversation:
+def conversation(row: Row) -> Conversation:
     try:
         return Conversation(
             id=row["id"],
@@ -38,3 +46,19 @@ def conversation(row: sqlite3.Row) -> Conversation:
         )
     except (ValueError, TypeError) as exc:
         raise UnreadableRow(f"conversation {row['id']}: {exc}") from exc
+
+
+def outbox_row(row: Row) -> OutboxRow:
+    """An outbox row selected with the outbox columns as row_id, destination, command,
+    attempts, created_at and its conversation's `id`."""
+    try:
+        return OutboxRow(
+            id=row["row_id"],
+            conversation_id=row["id"],
+            destination=Destination(row["destination"]),
+            command=command_from_json(row["command"]),
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+        )
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise UnreadableRow(f"outbox row {row['row_id']}: {type(exc).__name__}: {exc}") from exc

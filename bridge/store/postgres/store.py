@@ -1,0 +1,292 @@
+"""The PostgreSQL backend of the storage port, for several bridge replicas on one
+database (issue #11). asyncpg, a connection pool; each event is its own transaction with
+its conversation locked (FOR UPDATE), so replicas serialise per conversation in the
+database; claims take free lanes with FOR UPDATE SKIP LOCKED under a lease.
+
+Not done yet (issue #11 stays open): LISTEN/NOTIFY between replicas (each replica's outbox
+polls), a leader for the reconciler, migrate-store, and the two-replica tests and
+benchmark."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+import asyncpg
+import structlog
+
+from bridge.core.contacts import ContactRecord
+from bridge.core.model import Conversation
+from bridge.core.privacy import AuditEntry, Visitor
+from bridge.core.storage import (
+    Applied,
+    ByKey,
+    Claim,
+    Claimed,
+    CounterRecord,
+    Event,
+    Failed,
+    Find,
+    Outcome,
+    Settled,
+    Settlement,
+    StorageUnavailable,
+    SurveyRecord,
+    UnreadableRow,
+)
+from bridge.store.postgres import privacy, schema
+from bridge.store.postgres.tx import PgTx
+from bridge.store.rows import CONVERSATION_COLUMNS, conversation
+
+Clock = Callable[[], float]
+T = TypeVar("T")
+
+log = structlog.get_logger("bridge.store.postgres")
+
+CONTACT_COLUMNS = ", ".join(ContactRecord.__dataclass_fields__)
+# The server or the network, not the statement: the sender must retry later.
+UNAVAILABLE = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ReadOnlySQLTransactionError,
+    asyncpg.DiskFullError,
+)
+
+
+def _order_key(find: Find) -> object:
+    """Events that find their conversation the same way, in this process, keep their order."""
+    return find.key if isinstance(find, ByKey) else find
+
+
+class KeyedLocks:
+    """FIFO locks by key, dropped when nobody holds or waits: events for one conversation
+    submitted by this process run in the order they came (asyncio.Lock wakes waiters in
+    order); between replicas the conversation's row lock orders them."""
+
+    def __init__(self) -> None:
+        self._locks: dict[object, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, key: object) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class PostgresStore:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._claims = itertools.count(1)
+        self._in_order = KeyedLocks()
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        clock: Clock = time.time,
+        max_size: int = 10,
+        server_settings: dict[str, str] | None = None,
+    ) -> PostgresStore:
+        """Connect, migrate (under an advisory lock), and pool; raises StoreError or OSError.
+        `server_settings` (e.g. a search_path) apply to every connection."""
+        pool = await asyncpg.create_pool(
+            url, min_size=1, max_size=max_size, server_settings=server_settings
+        )
+        try:
+            async with pool.acquire() as conn:
+                await schema.migrate(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool, clock)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _run(self, work: Callable[[PgTx], Awaitable[T]]) -> T:
+        """One transaction; a cancelled caller rolls it back (asyncpg's context manager)."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                return await work(PgTx(conn, self._clock()))
+        except UNAVAILABLE as exc:
+            raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    # --- writes -------------------------------------------------------------------------
+
+    async def apply(self, events: Sequence[Event]) -> list[Applied | Failed]:
+        """In order, each its own transaction: one that fails rolls back alone."""
+        results: list[Applied | Failed] = []
+        for event in events:
+            try:
+                async with self._in_order(_order_key(event.find)):
+                    results.append(await self._run(partial(self._event, event=event)))
+            except StorageUnavailable:
+                raise
+            except Exception as exc:
+                results.append(Failed(exc))
+        return results
+
+    async def _event(self, tx: PgTx, *, event: Event) -> Applied:
+        conv = await tx.find(event.find)
+        if conv is None and not isinstance(event.find, ByKey):
+            return Applied(Outcome.UNKNOWN)
+        if event.seen is not None and not await tx.mark_seen(
+            event.seen.source, event.seen.external_id
+        ):
+            return Applied(Outcome.DUPLICATE, conv)
+        if conv is None:
+            assert isinstance(event.find, ByKey)
+            conv = await tx.create(event.find.key, event.find.profile_name)
+        decision = event.step(conv)
+        enqueued = await tx.write(conv, decision)
+        return Applied(Outcome.APPLIED, decision.conversation, enqueued)
+
+    async def record_rejected(self, source: str, reason: str, body: bytes) -> None:
+        await self._run(lambda tx: tx.reject(source, reason, body))
+
+    async def claim(self, owner: str, limit: int, lease: float) -> Claimed:
+        token = self._token(owner)
+
+        async def unit(tx: PgTx) -> Claimed:
+            claims, set_aside = await tx.claim(token, limit, tx.now + lease)
+            return Claimed(claims, await tx.next_due_at(), set_aside)
+
+        return await self._run(unit)
+
+    async def settle(self, settlement: Settlement) -> Settled:
+        token = self._token(settlement.claim.lease.rsplit("/", 1)[0])
+        return await self._run(lambda tx: tx.settle(settlement, token))
+
+    def _token(self, owner: str) -> str:
+        return f"{owner}/{next(self._claims)}"
+
+    async def release(self, claims: Sequence[Claim]) -> None:
+        await self._run(lambda tx: tx.release(claims))
+
+    async def maintain(self, every: float = 60.0) -> None:
+        """PostgreSQL keeps itself (autovacuum); this only notices a lost server early."""
+        while True:
+            await asyncio.sleep(every)
+            await self.check_writable()
+
+    async def check_writable(self) -> None:
+        """A transaction on a primary (a replica in recovery cannot take writes)."""
+
+        async def probe(tx: PgTx) -> None:
+            if await tx.conn.fetchval("SELECT pg_is_in_recovery()"):
+                raise StorageUnavailable("the server is a read-only standby")
+
+        await self._run(probe)
+
+    # --- personal data (bridge.core.privacy) ---------------------------------------------
+
+    async def export(self, wa_ids: Sequence[str]) -> dict[str, Any]:
+        return await self._run(lambda tx: privacy.export(tx.conn, wa_ids))
+
+    async def visitors(self, wa_ids: Sequence[str]) -> list[Visitor]:
+        return await self._run(lambda tx: privacy.visitors(tx.conn, wa_ids))
+
+    async def forget(self, wa_ids: Sequence[str]) -> Mapping[str, int]:
+        return await self._run(lambda tx: privacy.forget(tx.conn, wa_ids))
+
+    async def purge(self, before: float) -> Mapping[str, int]:
+        total: dict[str, int] = {}
+        while True:
+            batch = await self._run(lambda tx: privacy.purge_batch(tx.conn, before))
+            for kind, count in batch.items():
+                total[kind] = total.get(kind, 0) + count
+            if not any(batch.values()):
+                return total
+
+    async def audit(self, entry: AuditEntry, wa_id: str | None = None) -> None:
+        await self._run(lambda tx: privacy.audit(tx.conn, entry, wa_id))
+
+    async def audit_log(self, limit: int) -> list[AuditEntry]:
+        return await self._run(lambda tx: privacy.audit_log(tx.conn, limit))
+
+    # --- reads --------------------------------------------------------------------------
+
+    async def _read(self, sql: str, *args: object) -> list[Any]:
+        try:
+            async with self._pool.acquire() as conn:
+                return list(await conn.fetch(sql, *args))
+        except UNAVAILABLE as exc:
+            raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    async def open_rooms(self) -> list[Conversation]:
+        rows = await self._read(
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE room_id IS NOT NULL"
+        )
+        found = []
+        for row in rows:
+            try:
+                found.append(conversation(row))
+            except UnreadableRow as exc:
+                log.error("store.unreadable", reason=str(exc))
+        return found
+
+    async def outbox_depth(self) -> dict[str, int]:
+        rows = await self._read("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        return {r[0]: r[1] for r in rows}
+
+    async def outbox_backlog(self) -> list[tuple[str, str, int, float | None]]:
+        rows = await self._read(
+            "SELECT destination, state, COUNT(*), MIN(created_at) FROM outbox"
+            " GROUP BY destination, state"
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def conversation_states(self) -> dict[str, int]:
+        rows = await self._read("SELECT state, COUNT(*) FROM conversation GROUP BY state")
+        return {r[0]: r[1] for r in rows}
+
+    async def counters(self) -> list[CounterRecord]:
+        rows = await self._read("SELECT day, name, label, value FROM counter ORDER BY day, name")
+        return [CounterRecord(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def excerpt(self, whatsapp_id: str) -> str | None:
+        rows = await self._read(
+            "SELECT excerpt FROM message_link WHERE whatsapp_id = $1 ORDER BY created_at LIMIT 1",
+            whatsapp_id,
+        )
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
+    async def whatsapp_id(self, rocketchat_id: str) -> str | None:
+        rows = await self._read(
+            "SELECT whatsapp_id FROM message_link WHERE rocketchat_id = $1"
+            " ORDER BY created_at LIMIT 1",
+            rocketchat_id,
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def surveys(self) -> list[SurveyRecord]:
+        rows = await self._read(
+            "SELECT conversation_id, department, score, comment FROM survey ORDER BY id"
+        )
+        return [SurveyRecord(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def contacts(self, since: float, until: float) -> list[ContactRecord]:
+        rows = await self._read(
+            f"SELECT {CONTACT_COLUMNS} FROM contact WHERE started_at >= $1 AND started_at < $2"
+            " ORDER BY started_at, id",
+            since, until,
+        )  # fmt: skip
+        return [ContactRecord(*tuple(r)) for r in rows]

@@ -1,0 +1,76 @@
+"""The bridge on PostgreSQL (issue #11, one replica): the daemon relays both ways, drops
+Meta's duplicates, and answers the LGPD and report commands, all over HTTP against the
+fakes, in a schema of its own on the machine's PostgreSQL server (skipped, saying why,
+where none answers)."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bridge import lgpd
+from bridge.core.privacy import wa_ids_for
+from bridge.store import open_admin_store
+from tests.store.backends import POSTGRES_URL, postgres_reachable
+from tests.support.e2e import CITIZEN, Env, settled, until
+
+
+@pytest.fixture
+async def schema() -> AsyncIterator[str]:
+    if (why := await postgres_reachable()) is not None:
+        pytest.skip(why)
+    name = f"e2e_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    await admin.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield name
+    finally:
+        await admin.execute(f"DROP SCHEMA {name} CASCADE")
+        await admin.close()
+
+
+@pytest.fixture
+def bridge_options(schema: str) -> dict[str, Any]:
+    # asyncpg takes unknown URL parameters as server settings: this schema, alone.
+    return {"bridge_database_url": f"{POSTGRES_URL}?search_path={schema}"}
+
+
+async def test_a_conversation_goes_both_ways_once_on_postgresql(env: Env) -> None:
+    await env.graph.citizen_says(CITIZEN, "oi, preciso de ajuda")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = env.rc.open_room_ids()[0]
+    await env.graph.redeliver(0)  # Meta's duplicate
+    await env.rc.agent_says(rid, "Bom dia!")
+    await settled(env)
+    assert env.room_texts(rid)[1:] == ["oi, preciso de ajuda"]
+    assert env.citizen_texts() == ["*Ana Souza*: Bom dia!"]
+    assert await env.parts.store.outbox_depth() == {}
+    counters = {(c.name, c.label): c.value for c in await env.parts.store.counters()}
+    assert counters[("room_opened", "Atendimento")] == 1
+
+
+async def test_export_and_forget_on_postgresql(env: Env) -> None:
+    await env.graph.citizen_says(CITIZEN, "meus dados", name="Maria")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await settled(env)
+    admin = await open_admin_store(env.settings.database)
+    try:
+        out = io.StringIO()
+        await lgpd.export(admin, wa_ids_for(CITIZEN), "dpo", out)
+        data = json.loads(out.getvalue())
+        assert [c["wa_id"] for c in data["conversations"]] == [CITIZEN]
+        assert data["seen_message_ids"] and data["message_links"]
+        code = await lgpd.forget(admin, env.settings, wa_ids_for(CITIZEN), "dpo",
+                                 rocketchat=True)  # fmt: skip
+        assert code == 0
+        assert not (await admin.export(wa_ids_for(CITIZEN)))["conversations"]
+        assert [e.action for e in await admin.audit_log(10)] == ["export", "forget"]
+    finally:
+        await admin.close()
+    assert not env.rc.open_room_ids()
