@@ -8,7 +8,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -272,17 +272,27 @@ def _assemble(
     )
     supervisor = Supervisor(backoff=settings.bridge_restart_backoff_seconds)
     supervisor.add("outbox", outbox.run)
-    supervisor.add("reconciler", reconciler.run, once=settings.bridge_reconcile_seconds <= 0)
+    supervisor.add(
+        "reconciler", lambda: _leading(store, "reconciler", reconciler.run),
+        once=settings.bridge_reconcile_seconds <= 0,
+    )  # fmt: skip
     probes = [(rocketchat.health, rocketchat.probe)] + [
         (g.health, g.probe) for g in graphs.values()
     ]
     every = settings.bridge_probe_seconds
     supervisor.add("probe", lambda: probe_forever(probes, every), once=every <= 0)
     supervisor.add("store", store.maintain)
+    supervisor.add("wake-ups", lambda: store.watch(outbox.wake), once=True)
     if settings.bridge_retention_days > 0:
         days = settings.bridge_retention_days
         supervisor.add("retention", lambda: retention_forever(store, days))
     return Parts(store, intake, outbox, reconciler, graphs, rocketchat, supervisor)
+
+
+async def _leading(store: Storage, role: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run `work` only while this replica leads `role` (always, with one process)."""
+    async with store.lead(role):
+        await work()
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ single process: that is what lets a second backend run several replicas.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -281,6 +282,16 @@ class Storage(Protocol):
 
     async def maintain(self) -> None:
         """Background upkeep the backend needs; runs (supervised) until cancelled."""
+        ...
+
+    async def watch(self, wake: Callable[[], None]) -> None:
+        """Call `wake` whenever another process queued outbox work; runs until cancelled
+        (returns at once where one process owns the database)."""
+        ...
+
+    def lead(self, role: str) -> AbstractAsyncContextManager[None]:
+        """Entered once this process is the only one doing `role` (the reconciler): at
+        once with one process; with several, when the current leader is gone."""
         ...
 
     async def close(self) -> None: ...

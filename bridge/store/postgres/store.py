@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -61,6 +62,14 @@ UNAVAILABLE = (
 )
 
 
+CHANNEL = "bridge_outbox"  # NOTIFY channel: outbox work was queued
+
+
+def _lock_key(role: str) -> int:
+    """A stable 63-bit advisory lock key for a role name."""
+    return int.from_bytes(hashlib.sha256(f"bridge:{role}".encode()).digest()[:8]) >> 1
+
+
 def _order_key(find: Find) -> object:
     """Events that find their conversation the same way, in this process, keep their order."""
     return find.key if isinstance(find, ByKey) else find
@@ -90,8 +99,12 @@ class KeyedLocks:
 
 
 class PostgresStore:
-    def __init__(self, pool: asyncpg.Pool, clock: Clock) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, clock: Clock, url: str, connect_options: dict[str, Any]
+    ) -> None:
         self._pool = pool
+        self._url = url
+        self._connect_options = connect_options
         self._clock = clock
         self._claims = itertools.count(1)
         self._in_order = KeyedLocks()
@@ -116,7 +129,7 @@ class PostgresStore:
         except BaseException:
             await pool.close()
             raise
-        return cls(pool, clock)
+        return cls(pool, clock, url, {"server_settings": server_settings})
 
     async def close(self) -> None:
         await self._pool.close()
@@ -186,6 +199,34 @@ class PostgresStore:
         while True:
             await asyncio.sleep(every)
             await self.check_writable()
+
+    async def watch(self, wake: Callable[[], None]) -> None:
+        """LISTEN on a connection of its own: every transaction that queues outbox work
+        NOTIFYs (delivered at its commit), so a replica delivers what another queued at
+        once instead of at its next poll. A lost connection ends this with an error and
+        the supervisor starts it again; the outbox polls meanwhile."""
+        conn = await asyncpg.connect(self._url, **self._connect_options)
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        try:
+            await conn.add_listener(CHANNEL, lambda *_args: wake())
+            await lost.wait()
+            raise StorageUnavailable("the LISTEN connection was lost")
+        finally:
+            await conn.close()
+
+    @contextlib.asynccontextmanager
+    async def lead(self, role: str) -> AsyncIterator[None]:
+        """A session advisory lock on a connection of its own: PostgreSQL releases it when
+        the leader's connection ends (a killed replica's socket closes), and the next
+        replica waiting here takes over."""
+        conn = await asyncpg.connect(self._url, **self._connect_options)
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(role))
+            log.info("store.leading", role=role)
+            yield
+        finally:
+            await conn.close()  # the lock goes with the session
 
     async def check_writable(self) -> None:
         """A transaction on a primary (a replica in recovery cannot take writes)."""

@@ -186,6 +186,9 @@ class PgTx:
                 conv_id, command.destination.value, row_id, self.now,
             )  # fmt: skip
             count += 1
+        if count:
+            # Delivered to the other replicas' LISTEN at commit, not before (store.watch).
+            await self.conn.execute("SELECT pg_notify('bridge_outbox', '')")
         return count
 
     async def claim(self, lease: str, limit: int, until: float) -> tuple[list[Claim], int]:

@@ -10,10 +10,11 @@ next one opens the file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -152,6 +153,14 @@ class SqliteStore:
             await asyncio.sleep(every)
             if self._reader is not None:
                 await self._reader.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def watch(self, wake: Callable[[], None]) -> None:
+        """One process owns a SQLite file: nobody else queues work."""
+
+    @contextlib.asynccontextmanager
+    async def lead(self, role: str) -> AsyncIterator[None]:
+        """One process owns a SQLite file: it leads every role."""
+        yield
 
     async def check_writable(self) -> None:
         """A write transaction started and committed empty (nothing reaches the disk)."""

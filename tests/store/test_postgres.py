@@ -1,0 +1,124 @@
+"""What only PostgreSQL does, with two stores (two replicas) on one schema: migrations run
+once when both start together, a queued row wakes the other replica (LISTEN/NOTIFY), one
+leads the reconciler until its session ends, and a dead replica's lease is taken over
+while its late settlement is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import pytest
+
+from bridge.core.decide import Decision
+from bridge.core.model import ConversationKey, SendText, WaId
+from bridge.core.storage import ByKey, Event, Finish, Settlement
+from bridge.store.postgres import PostgresStore
+from tests.store.backends import POSTGRES_URL, postgres_reachable
+
+KEY = ConversationKey("1122334455667", WaId("5511912345678"))
+Open = Callable[[], Awaitable[PostgresStore]]
+
+
+@pytest.fixture
+async def replicas() -> AsyncIterator[tuple[Open, asyncpg.Connection]]:
+    """Opens stores on one fresh schema; the admin connection sees it too."""
+    if (why := await postgres_reachable()) is not None:
+        pytest.skip(why)
+    name = f"replicas_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    await admin.execute(f"CREATE SCHEMA {name}")
+    await admin.execute(f"SET search_path = {name}")
+    opened: list[PostgresStore] = []
+
+    async def open_one() -> PostgresStore:
+        store = await PostgresStore.open(POSTGRES_URL, server_settings={"search_path": name})
+        opened.append(store)
+        return store
+
+    try:
+        yield open_one, admin
+    finally:
+        for store in opened:
+            await store.close()
+        await admin.execute(f"DROP SCHEMA {name} CASCADE")
+        await admin.close()
+
+
+def queue(text: str) -> Event:
+    return Event(ByKey(KEY), lambda conv: Decision(conv, (SendText(text),)))
+
+
+async def test_two_replicas_starting_together_migrate_once(
+    replicas: tuple[Open, asyncpg.Connection],
+) -> None:
+    open_one, admin = replicas
+    await asyncio.gather(open_one(), open_one())
+    versions = [r[0] for r in await admin.fetch("SELECT version FROM schema_version")]
+    assert versions == [1]
+
+
+async def test_work_queued_by_one_replica_wakes_the_other(
+    replicas: tuple[Open, asyncpg.Connection],
+) -> None:
+    open_one, _ = replicas
+    first, second = await open_one(), await open_one()
+    woken = asyncio.Event()
+    watching = asyncio.create_task(second.watch(woken.set))
+    await asyncio.sleep(0.2)  # LISTEN is in place
+    await first.apply([queue("oi")])
+    async with asyncio.timeout(5):
+        await woken.wait()
+    watching.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await watching
+
+
+async def test_one_replica_leads_until_its_session_ends(
+    replicas: tuple[Open, asyncpg.Connection],
+) -> None:
+    open_one, admin = replicas
+    first, second = await open_one(), await open_one()
+    order: list[str] = []
+    gone, second_leads = asyncio.Event(), asyncio.Event()
+
+    async def lead(store: PostgresStore, name: str) -> None:
+        async with store.lead("reconciler"):
+            order.append(name)
+            if name == "second":
+                second_leads.set()
+            await gone.wait()
+
+    leader = asyncio.create_task(lead(first, "first"))
+    await asyncio.sleep(0.3)
+    follower = asyncio.create_task(lead(second, "second"))
+    await asyncio.sleep(0.3)
+    assert order == ["first"]  # the second waits
+    # The leader's process dies: its session ends and the lock with it.
+    await admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+        " AND granted AND pid != pg_backend_pid()"
+    )
+    async with asyncio.timeout(5):
+        await second_leads.wait()
+    assert order == ["first", "second"]
+    gone.set()
+    await asyncio.gather(leader, follower, return_exceptions=True)
+
+
+async def test_a_dead_replicas_lease_is_taken_over_and_its_late_settle_refused(
+    replicas: tuple[Open, asyncpg.Connection],
+) -> None:
+    open_one, _ = replicas
+    first, second = await open_one(), await open_one()
+    await first.apply([queue("oi")])
+    [claim] = (await first.claim("replica-a", 10, lease=0.3)).claims
+    assert (await second.claim("replica-b", 10, lease=60)).claims == []  # leased
+    await asyncio.sleep(0.4)  # replica A died mid-delivery: its lease runs out
+    [taken] = (await second.claim("replica-b", 10, lease=60)).claims
+    assert taken.row.id == claim.row.id
+    late = await first.settle(Settlement(claim, Finish()))
+    assert not late.held  # refused: B owns the row now
+    assert (await second.settle(Settlement(taken, Finish()))).held
