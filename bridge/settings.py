@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # sqlite:///path (the default, BRIDGE_DB) or postgresql://user:password@host/db for
     # several replicas on one database.
     bridge_database_url: str = Field("", pattern=r"^(|sqlite:///.+|postgres(ql)?://.+)$")
+    # Set on every replica but the first: refuse to start on a database of its own.
+    bridge_require_postgres: bool = False
     bridge_host: str = "0.0.0.0"  # noqa: S104 - a daemon in a container listens on all interfaces
     bridge_port: int = Field(8080, ge=0, le=65535)
     bridge_flow: Path | None = None
@@ -112,6 +114,15 @@ class Settings(BaseSettings):
                     " twice (or is WHATSAPP_PHONE_NUMBER_ID)"
                 )
             seen.add(number.phone_number_id)
+        return self
+
+    @model_validator(mode="after")
+    def _replicas_share_postgres(self) -> Settings:
+        if self.bridge_require_postgres and not self.bridge_database_url.startswith("postgres"):
+            raise ValueError(
+                "BRIDGE_REQUIRE_POSTGRES is set (a replica): BRIDGE_DATABASE_URL must name the"
+                " PostgreSQL database every replica shares"
+            )
         return self
 
     @field_validator("bridge_retention_days")

@@ -98,18 +98,23 @@ def test_the_dashboard_is_a_well_formed_grafana_dashboard() -> None:
             assert target["expr"] and target["refId"] and target["datasource"]["uid"] in uids
 
 
-def test_the_monitoring_profile_mounts_what_the_repository_holds() -> None:
+def test_every_profile_mounts_what_the_repository_holds_and_pins_its_images() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    for name in ("prometheus", "grafana"):
-        service = compose["services"][name]
-        assert service["profiles"] == ["monitoring"]
-        assert ":" in service["image"] and not service["image"].endswith(":latest")
-        for volume in service["volumes"]:
+    profiles = {name: s.get("profiles", []) for name, s in compose["services"].items()}
+    assert profiles["prometheus"] == profiles["grafana"] == ["monitoring"]
+    assert profiles["postgres"] == ["postgres"]
+    assert profiles["bridge-2"] == profiles["balancer"] == ["replicas"]
+    for name, service in compose["services"].items():
+        image = service.get("image", "")
+        assert "build" in service or (":" in image and not image.endswith(":latest")), name
+        for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if source.startswith("./"):
-                assert (ROOT / source).exists(), source
+                assert (ROOT / source).exists(), (name, source)
     scrape = yaml.safe_load((MONITORING / "prometheus.yml").read_text())["scrape_configs"]
     assert scrape[0]["static_configs"][0]["targets"] == ["bridge:8080"]
+    nginx = (ROOT / "deploy/replicas-nginx.conf").read_text()
+    assert "server bridge:8080" in nginx and "server bridge-2:8080" in nginx
 
 
 async def test_every_metric_the_dashboard_queries_exists(env: Env) -> None:

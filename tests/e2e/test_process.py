@@ -280,3 +280,15 @@ def test_the_env_file_may_follow_the_subcommand_and_help_shows_defaults(tmp_path
     assert result.returncode == 2 and "setting BRIDGE_PORT:" in result.stderr
     shown = run_cli(tmp_path, "setup", "--help").stdout
     assert "default: http://bridge:8080" in " ".join(shown.split())
+
+
+def test_migrate_store_names_what_it_needs(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "migrate-store", "--from", "bridge.db", "--to", "x")
+    assert result.returncode == 2
+    assert "--from must be sqlite:///path and --to postgresql://" in result.stderr
+
+
+def test_a_replica_refuses_a_database_of_its_own(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "check", BRIDGE_REQUIRE_POSTGRES="true", LOG_FORMAT="console")
+    assert result.returncode == 2
+    assert "BRIDGE_DATABASE_URL must name the PostgreSQL database" in result.stderr
