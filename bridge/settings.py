@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     # Largest file relayed either way; WhatsApp's own limits per type also apply (§6.5).
     bridge_media_max_bytes: int = Field(100 * 1024 * 1024, gt=0, le=100 * 1024 * 1024)
     # How long a delivery holds its lane before another process may take it over.
-    bridge_lease_seconds: float = Field(900.0, ge=60)
+    bridge_lease_seconds: float = Field(900.0, ge=1)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
