@@ -30,11 +30,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where to write the JSON and Markdown (default: bench/results/)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="also run scenarios 1-3 on this PostgreSQL database (a schema made for the run),"
+        " e.g. postgresql://127.0.0.1:5432/test",
+    )
     args = parser.parse_args(argv)
     profile = PROFILES["tiny" if args.tiny else "quick" if args.quick else "full"]
     given = sys.argv[1:] if argv is None else list(argv)
     command = shlex.join(["python", "-m", "bench", *given])
-    return asyncio.run(run(profile, args.out, command, keep=args.keep))
+    return asyncio.run(run(profile, args.out, command, keep=args.keep, postgres=args.postgres))
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ from bench.procs import Child
 
 
 def settings(
-    db: Path, port: int, fakes: dict[str, Any], flow: Path | None = None
+    db: Path, port: int, fakes: dict[str, Any], flow: Path | None = None, database_url: str = ""
 ) -> dict[str, str]:
     return {
+        "BRIDGE_DATABASE_URL": database_url,
         "WHATSAPP_ACCESS_TOKEN": config.ACCESS_TOKEN,
         "WHATSAPP_APP_SECRET": config.APP_SECRET,
         "WHATSAPP_VERIFY_TOKEN": config.VERIFY_TOKEN,
@@ -60,10 +61,11 @@ async def start(
     *,
     db: Path,
     flow: Path | None = None,
+    database_url: str = "",
 ) -> Bridge:
     """Start a bridge and wait for /healthz; RuntimeError (with its log's tail) if it dies."""
     port = procs.free_port()
-    env = settings(db, port, fakes, flow)
+    env = settings(db, port, fakes, flow, database_url)
     env_file = workdir / f"{name}.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
     child = await procs.spawn(

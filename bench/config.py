@@ -20,6 +20,7 @@ AGENT_NAME = "Ana Souza"
 
 # Citizens of each population get their own prefix, so nothing is ever shared by accident.
 WARM_PREFIX = "551190"  # conversations already with an agent (scenarios 1-3, 5)
+POSTGRES_PREFIX = "554190"  # conversations of the PostgreSQL run (scenarios 1-3 again)
 BOT_PREFIX = "552190"  # new citizens walking the bot's flow (scenario 4)
 STORED_PREFIX = "553190"  # the 100,000 conversations pre-populated in the store (scenario 6)
 

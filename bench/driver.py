@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 from bench import botrun, bridgeproc, config, cost, procs, report, scenarios
 from bench.config import Profile
@@ -38,7 +39,9 @@ NOTES = [
 ]
 
 
-async def run(profile: Profile, out: Path, command: str, keep: bool = False) -> int:
+async def run(
+    profile: Profile, out: Path, command: str, keep: bool = False, postgres: str = ""
+) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     started, t0 = datetime.now(UTC), time.monotonic()
     failures: list[str] = []
@@ -55,7 +58,7 @@ async def run(profile: Profile, out: Path, command: str, keep: bool = False) -> 
     print(f"bench ({profile.name}): work directory {workdir}", flush=True)
     try:
         async with aiohttp.ClientSession() as session:
-            await _scenarios(profile, workdir, session, result, failures)
+            await _scenarios(profile, workdir, session, result, failures, postgres=postgres)
     except Exception as exc:
         failures.append(f"the run stopped: {type(exc).__name__}: {exc}")
         result["traceback"] = traceback.format_exc()
@@ -68,12 +71,13 @@ async def run(profile: Profile, out: Path, command: str, keep: bool = False) -> 
     return 1 if failures else 0
 
 
-async def _scenarios(
+async def _scenarios(  # noqa: PLR0917 - the run's parts, in order
     profile: Profile,
     workdir: Path,
     session: aiohttp.ClientSession,
     result: dict[str, Any],
     failures: list[str],
+    postgres: str = "",
 ) -> None:
     fakes = await procs.spawn("fakes", ["-m", "bench.fakes"], workdir / "fakes.log", pipe=True)
     try:
@@ -94,6 +98,9 @@ async def _scenarios(
             await h.post("/configure", {"rc_webhook_url": None})
         result["bridge"]["startup_s"] = bridge.startup_s
         result["bridge"]["log"] = bridgeproc.log_summary(bridge.child)
+        if postgres:
+            print("scenarios 1-3 again: the bridge on PostgreSQL", flush=True)
+            result["postgres"] = await _on_postgres(h, session, info, postgres, failures)
         print("scenario 5: bare aiohttp baseline", flush=True)
         result["baseline"] = await _baseline(h, room_of, failures)
         result["ratios"] = scenarios.ratios(result["bridge"], result["baseline"])
@@ -106,6 +113,38 @@ async def _scenarios(
         result["fakes_counts"] = await h.get("/counts")
     finally:
         await fakes.stop()
+
+
+async def _on_postgres(
+    h: Harness,
+    session: aiohttp.ClientSession,
+    info: dict[str, Any],
+    url: str,
+    failures: list[str],
+) -> dict[str, Any]:
+    """The same relay scenarios with BRIDGE_DATABASE_URL, in a schema made for the run."""
+    schema = f"bench_{int(time.time())}"
+    admin = await asyncpg.connect(url)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        bridge = await bridgeproc.start(session, h.workdir, "bridge-pg", info,
+                                        db=h.workdir / "unused.db",
+                                        database_url=f"{url}?search_path={schema}")  # fmt: skip
+        await h.post("/configure", {"rc_webhook_url": f"{bridge.url}/webhooks/rocketchat"})
+        lanes = [config.wa_id(config.POSTGRES_PREFIX, i) for i in range(h.profile.conversations)]
+        try:
+            room_of = await scenarios.warm_up(h, bridge.url, lanes, failures)
+            found = await scenarios.bridge_scenarios(h, bridge.child, bridge.url, room_of,
+                                                     failures)  # fmt: skip
+            found["memory"] = bridge.child.memory()
+        finally:
+            await bridge.child.stop()
+            await h.post("/configure", {"rc_webhook_url": None})
+        found["startup_s"] = bridge.startup_s
+        return found
+    finally:
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
 
 
 async def _baseline(h: Harness, room_of: dict[str, str], failures: list[str]) -> dict[str, Any]:

@@ -60,6 +60,31 @@ def figures(r: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def postgres_rows(r: Mapping[str, Any]) -> list[Row]:
+    """Scenarios 1-3 again with the bridge on PostgreSQL (`--postgres URL`), when run."""
+    pg = r.get("postgres")
+    if not pg:
+        return []
+    rate = r["profile_rates"]["fixed_rate"]
+    c2a, a2c = pg["citizen_to_agent"], pg["agent_to_citizen"]
+    return [
+        ("PG 1 ingest", "sustained acknowledged rate", c2a["ingest"]["sustained_rate"],
+         "webhooks/s"),
+        ("PG 1 ingest", "max acknowledged rate", c2a["ingest"]["max_ack_rate"], "webhooks/s"),
+        ("PG 2 citizen→agent", "sustained relay rate (once, in order)",
+         c2a["relay"]["sustained_rate"], "msg/s"),
+        ("PG 2 citizen→agent", f"latency p50 / p99 at {rate:g}/s",
+         (c2a["fixed"]["delivery"]["latency"]["p50_ms"],
+          c2a["fixed"]["delivery"]["latency"]["p99_ms"]), "ms"),
+        ("PG 3 agent→citizen", "sustained relay rate (once, in order)",
+         a2c["relay"]["sustained_rate"], "msg/s"),
+        ("PG 3 agent→citizen", f"latency p50 / p99 at {rate:g}/s",
+         (a2c["fixed"]["delivery"]["latency"]["p50_ms"],
+          a2c["fixed"]["delivery"]["latency"]["p99_ms"]), "ms"),
+        ("PG cost", "peak RSS of the bridge", pg["memory"].get("hwm_mb"), "MB"),
+    ]  # fmt: skip
+
+
 def rows(r: Mapping[str, Any], f: Mapping[str, Any]) -> list[Row]:
     rate = r["profile_rates"]["fixed_rate"]
     return [
@@ -225,7 +250,8 @@ def markdown(r: Mapping[str, Any]) -> str:
         "| scenario | figure | measured | unit |",
         "| --- | --- | ---: | --- |",
     ]
-    lines += [f"| {s} | {n} | {_fmt(v)} | {u} |" for s, n, v, u in rows(r, f)]
+    every = rows(r, f) + postgres_rows(r)
+    lines += [f"| {s} | {n} | {_fmt(v)} | {u} |" for s, n, v, u in every]
     lines += [
         "",
         "## Targets (reported, not asserted)",
