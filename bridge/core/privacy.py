@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bridge.core import phones
+from bridge.core.model import DERIVED_TOKEN
 
 
 class NotAPhone(ValueError):
@@ -66,6 +67,14 @@ class PersonalData(Protocol):
         ...
 
     async def audit_log(self, limit: int) -> list[AuditEntry]: ...
+
+
+def shown_token(token: str | None) -> str | None:
+    """A visitor token as an export shows it: whether it is kept, never its value (it is a
+    bearer key to the citizen's Rocket.Chat history)."""
+    if not token:
+        return None
+    return "(not stored: derived when needed)" if token == DERIVED_TOKEN else "(stored, not shown)"
 
 
 def wa_ids_for(phone: str) -> list[str]:

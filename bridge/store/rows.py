@@ -3,6 +3,7 @@ Record are both read by column name); a row this code cannot read raises Unreada
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from bridge.core.model import (
@@ -62,3 +63,14 @@ def outbox_row(row: Row) -> OutboxRow:
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise UnreadableRow(f"outbox row {row['row_id']}: {type(exc).__name__}: {exc}") from exc
+
+
+async def in_batches(batch: Callable[[], Awaitable[Mapping[str, int]]]) -> dict[str, int]:
+    """Run a purge batch until one erases nothing; the totals per kind."""
+    total: dict[str, int] = {}
+    while True:
+        counts = await batch()
+        for kind, count in counts.items():
+            total[kind] = total.get(kind, 0) + count
+        if not any(counts.values()):
+            return total

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import io
 import json
-import secrets
 import time
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from bridge import lgpd
@@ -21,7 +19,7 @@ from bridge.core.storage import Applied, ByKey, Event
 from bridge.store import Database, open_admin_store
 from bridge.store.errors import StoreError
 from bridge.store.migrate import migrate
-from tests.store.backends import POSTGRES_URL, postgres_reachable
+from tests.store.backends import POSTGRES_URL, fresh_schema
 from tests.support.e2e import CITIZEN, Env, settled, until
 
 OTHER = "5521912345678"
@@ -30,16 +28,8 @@ NEW = ConversationKey("1", WaId("5531900000000"))
 
 @pytest.fixture
 async def target() -> AsyncIterator[str]:
-    if (why := await postgres_reachable()) is not None:
-        pytest.skip(why)
-    name = f"migrate_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f"CREATE SCHEMA {name}")
-    try:
+    async with fresh_schema("migrate") as name:
         yield f"{POSTGRES_URL}?search_path={name}"
-    finally:
-        await admin.execute(f"DROP SCHEMA {name} CASCADE")
-        await admin.close()
 
 
 async def fill(env: Env) -> None:

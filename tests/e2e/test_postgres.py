@@ -7,32 +7,22 @@ from __future__ import annotations
 
 import io
 import json
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 
 from bridge import lgpd
 from bridge.core.privacy import wa_ids_for
 from bridge.store import open_admin_store
-from tests.store.backends import POSTGRES_URL, postgres_reachable
+from tests.store.backends import POSTGRES_URL, fresh_schema
 from tests.support.e2e import CITIZEN, Env, settled, until
 
 
 @pytest.fixture
 async def schema() -> AsyncIterator[str]:
-    if (why := await postgres_reachable()) is not None:
-        pytest.skip(why)
-    name = f"e2e_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f"CREATE SCHEMA {name}")
-    try:
+    async with fresh_schema("e2e") as name:
         yield name
-    finally:
-        await admin.execute(f"DROP SCHEMA {name} CASCADE")
-        await admin.close()
 
 
 @pytest.fixture

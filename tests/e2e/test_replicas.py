@@ -7,7 +7,6 @@ in order, and one replica still leads the reconciler."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import signal
 from collections.abc import AsyncIterator
 from itertools import cycle
@@ -19,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from bridge.sandbox.graph_wire import meta_dumps, sign
-from tests.store.backends import POSTGRES_URL, postgres_reachable
+from tests.store.backends import POSTGRES_URL, fresh_schema
 from tests.support.e2e import APP_SECRET, CITIZEN, until
 from tests.support.process import BridgeProcess, bridge_environ, free_port, until_async
 
@@ -33,16 +32,8 @@ REPLIES = 8
 
 @pytest.fixture
 async def database() -> AsyncIterator[str]:
-    if (why := await postgres_reachable()) is not None:
-        pytest.skip(why)
-    name = f"replicas_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f"CREATE SCHEMA {name}")
-    try:
+    async with fresh_schema("replicas") as name:
         yield f"{POSTGRES_URL}?search_path={name}"
-    finally:
-        await admin.execute(f"DROP SCHEMA {name} CASCADE")
-        await admin.close()
 
 
 @pytest.fixture

@@ -95,12 +95,30 @@ async def postgres_reachable() -> str | None:
 
 
 @asynccontextmanager
-async def postgres(_tmp_path: Path) -> AsyncIterator[Backend]:
+async def fresh_schema(prefix: str) -> AsyncIterator[str]:
+    """A schema of its own on the test server, dropped after; skips (saying why) where no
+    server answers. The bridge is pointed at it with `?search_path=<name>` in its URL
+    (asyncpg passes unknown URL parameters on as server settings)."""
     if (why := await postgres_reachable()) is not None:
         pytest.skip(why)
-    name = f"contract_{secrets.token_hex(6)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(POSTGRES_URL)
     await admin.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield name
+    finally:
+        await admin.execute(f"DROP SCHEMA {name} CASCADE")
+        await admin.close()
+
+
+@asynccontextmanager
+async def postgres(_tmp_path: Path) -> AsyncIterator[Backend]:
+    async with fresh_schema("contract") as name, _postgres_backend(name) as backend:
+        yield backend
+
+
+@asynccontextmanager
+async def _postgres_backend(name: str) -> AsyncIterator[Backend]:
     settings = {"search_path": name}
     opened = [await PostgresStore.open(POSTGRES_URL, server_settings=settings)]
 
@@ -123,8 +141,6 @@ async def postgres(_tmp_path: Path) -> AsyncIterator[Backend]:
     finally:
         for each in opened:
             await each.close()
-        await admin.execute(f"DROP SCHEMA {name} CASCADE")
-        await admin.close()
 
 
 BACKENDS = {"sqlite-file": sqlite_file, "sqlite-memory": sqlite_memory, "postgres": postgres}

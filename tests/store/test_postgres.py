@@ -6,7 +6,6 @@ while its late settlement is refused."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
@@ -16,7 +15,7 @@ from bridge.core.decide import Decision
 from bridge.core.model import ConversationKey, SendText, WaId
 from bridge.core.storage import ByKey, Event, Finish, Settlement
 from bridge.store.postgres import PostgresStore
-from tests.store.backends import POSTGRES_URL, postgres_reachable
+from tests.store.backends import POSTGRES_URL, fresh_schema
 
 KEY = ConversationKey("1122334455667", WaId("5511912345678"))
 Open = Callable[[], Awaitable[PostgresStore]]
@@ -25,26 +24,22 @@ Open = Callable[[], Awaitable[PostgresStore]]
 @pytest.fixture
 async def replicas() -> AsyncIterator[tuple[Open, asyncpg.Connection]]:
     """Opens stores on one fresh schema; the admin connection sees it too."""
-    if (why := await postgres_reachable()) is not None:
-        pytest.skip(why)
-    name = f"replicas_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    await admin.execute(f"CREATE SCHEMA {name}")
-    await admin.execute(f"SET search_path = {name}")
-    opened: list[PostgresStore] = []
+    async with fresh_schema("replicas") as name:
+        admin = await asyncpg.connect(POSTGRES_URL, server_settings={"search_path": name})
+        opened: list[PostgresStore] = []
 
-    async def open_one() -> PostgresStore:
-        store = await PostgresStore.open(POSTGRES_URL, server_settings={"search_path": name})
-        opened.append(store)
-        return store
+        async def open_one() -> PostgresStore:
+            settings = {"search_path": name}
+            store = await PostgresStore.open(POSTGRES_URL, server_settings=settings)
+            opened.append(store)
+            return store
 
-    try:
-        yield open_one, admin
-    finally:
-        for store in opened:
-            await store.close()
-        await admin.execute(f"DROP SCHEMA {name} CASCADE")
-        await admin.close()
+        try:
+            yield open_one, admin
+        finally:
+            for store in opened:
+                await store.close()
+            await admin.close()
 
 
 def queue(text: str) -> Event:

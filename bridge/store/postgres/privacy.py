@@ -7,8 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bridge.core.model import DERIVED_TOKEN
-from bridge.core.privacy import AuditEntry, Visitor, subject_of, wamid_of, wamid_prefix
+from bridge.core.privacy import AuditEntry, Visitor, shown_token, subject_of, wamid_of, wamid_prefix
 
 if TYPE_CHECKING:
     from bridge.store.postgres.tx import Conn
@@ -22,12 +21,7 @@ async def export(conn: Conn, wa_ids: Sequence[str]) -> dict[str, Any]:
     conversations = await _rows(conn, "SELECT * FROM conversation WHERE wa_id = ANY($1)", ids_of)
     ids = [c["id"] for c in conversations]
     for conv in conversations:
-        token = conv["visitor_token"]
-        conv["visitor_token"] = (
-            None if not token
-            else "(not stored: derived when needed)" if token == DERIVED_TOKEN
-            else "(stored, not shown)"
-        )  # fmt: skip
+        conv["visitor_token"] = shown_token(conv["visitor_token"])
         conv["bot_state"] = _json(conv["bot_state"])
     by_conv = "WHERE conversation_id = ANY($1)"
     return {

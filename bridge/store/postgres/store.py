@@ -23,6 +23,7 @@ import structlog
 
 from bridge.core.contacts import ContactRecord
 from bridge.core.model import Conversation
+from bridge.core.ordering import KeyedLock
 from bridge.core.privacy import AuditEntry, Visitor
 from bridge.core.storage import (
     Applied,
@@ -42,7 +43,7 @@ from bridge.core.storage import (
 )
 from bridge.store.postgres import privacy, schema
 from bridge.store.postgres.tx import PgTx
-from bridge.store.rows import CONVERSATION_COLUMNS, conversation
+from bridge.store.rows import CONVERSATION_COLUMNS, conversation, in_batches
 
 Clock = Callable[[], float]
 T = TypeVar("T")
@@ -75,29 +76,6 @@ def _order_key(find: Find) -> object:
     return find.key if isinstance(find, ByKey) else find
 
 
-class KeyedLocks:
-    """FIFO locks by key, dropped when nobody holds or waits: events for one conversation
-    submitted by this process run in the order they came (asyncio.Lock wakes waiters in
-    order); between replicas the conversation's row lock orders them."""
-
-    def __init__(self) -> None:
-        self._locks: dict[object, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def __call__(self, key: object) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class PostgresStore:
     def __init__(
         self, pool: asyncpg.Pool, clock: Clock, url: str, connect_options: dict[str, Any]
@@ -107,7 +85,9 @@ class PostgresStore:
         self._connect_options = connect_options
         self._clock = clock
         self._claims = itertools.count(1)
-        self._in_order = KeyedLocks()
+        # Events submitted by this process for one conversation run in the order they came
+        # (asyncio.Lock wakes waiters in order); between replicas the row lock orders them.
+        self._in_order = KeyedLock()
 
     @classmethod
     async def open(
@@ -249,13 +229,7 @@ class PostgresStore:
         return await self._run(lambda tx: privacy.forget(tx.conn, wa_ids))
 
     async def purge(self, before: float) -> Mapping[str, int]:
-        total: dict[str, int] = {}
-        while True:
-            batch = await self._run(lambda tx: privacy.purge_batch(tx.conn, before))
-            for kind, count in batch.items():
-                total[kind] = total.get(kind, 0) + count
-            if not any(batch.values()):
-                return total
+        return await in_batches(lambda: self._run(lambda tx: privacy.purge_batch(tx.conn, before)))
 
     async def audit(self, entry: AuditEntry, wa_id: str | None = None) -> None:
         await self._run(lambda tx: privacy.audit(tx.conn, entry, wa_id))

@@ -9,8 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from bridge.core.model import DERIVED_TOKEN
-from bridge.core.privacy import AuditEntry, Visitor, subject_of, wamid_of, wamid_prefix
+from bridge.core.privacy import AuditEntry, Visitor, shown_token, subject_of, wamid_of, wamid_prefix
 
 # Message ids of WhatsApp (the citizen's, and our sends' `failed` statuses) embed the phone;
 # Rocket.Chat's event ids do not.
@@ -25,12 +24,7 @@ def export(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> dict[str, Any]:
     for conv in conversations:
         # The visitor token is a bearer key to the citizen's Rocket.Chat history: its
         # existence is data about them, its value is not for an export file.
-        token = conv["visitor_token"]
-        conv["visitor_token"] = (
-            None if not token
-            else "(not stored: derived when needed)" if token == DERIVED_TOKEN
-            else "(stored, not shown)"
-        )  # fmt: skip
+        conv["visitor_token"] = shown_token(conv["visitor_token"])
         conv["bot_state"] = _json(conv["bot_state"])
     marks = _marks(ids)
     return {

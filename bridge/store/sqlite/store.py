@@ -40,7 +40,7 @@ from bridge.core.storage import (
     SurveyRecord,
     UnreadableRow,
 )
-from bridge.store.rows import CONVERSATION_COLUMNS, conversation
+from bridge.store.rows import CONVERSATION_COLUMNS, conversation, in_batches
 from bridge.store.sqlite import lanes, privacy, schema
 from bridge.store.sqlite.tx import Tx
 from bridge.store.sqlite.writer import Writer
@@ -182,13 +182,7 @@ class SqliteStore:
         return await self._run(lambda tx: privacy.forget(tx.conn, wa_ids))
 
     async def purge(self, before: float) -> Mapping[str, int]:
-        total: dict[str, int] = {}
-        while True:
-            batch = await self._run(lambda tx: privacy.purge_batch(tx.conn, before))
-            for kind, count in batch.items():
-                total[kind] = total.get(kind, 0) + count
-            if not any(batch.values()):
-                return total
+        return await in_batches(lambda: self._run(lambda tx: privacy.purge_batch(tx.conn, before)))
 
     async def audit(self, entry: AuditEntry, wa_id: str | None = None) -> None:
         await self._run(lambda tx: privacy.audit(tx.conn, entry, wa_id))
