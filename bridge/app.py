@@ -241,7 +241,7 @@ def _assemble(
     deliverer = Deliverer(
         graphs,
         rocketchat,
-        settings.whatsapp_app_secret.get_secret_value().encode(),
+        settings.token_secret,
         lines,
         links=store,
         texts=lines.default.policy.texts,

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import aiohttp
 from rocketchat_API.rocketchat import RocketChat
 
+from bridge.core.storage import StorageUnavailable
 from bridge.provision.checks import check_omnichannel, check_rate_limiter, check_version
 from bridge.provision.command import secrets_of
 from bridge.provision.departments import ensure_department
@@ -66,6 +67,9 @@ async def _database(settings: Settings, report: Report) -> None:
     try:
         await store.check_writable()
         depth = await store.outbox_depth()
+    except StorageUnavailable as exc:
+        report.line("database", FAILED, f"{settings.database_shown}: {exc}")
+        return
     finally:
         await store.close()
     waiting = ", ".join(f"{n} {state}" for state, n in sorted(depth.items())) or "empty"

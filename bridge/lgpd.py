@@ -134,7 +134,7 @@ async def _forget_in_rocketchat(settings: Settings, visitors: list[Visitor]) -> 
     async with aiohttp.ClientSession(timeout=timeout) as http:
         client = RocketChatClient.of(http, settings, Reachability("rocketchat"))
         removed = 0
-        secret = settings.whatsapp_app_secret.get_secret_value().encode()
+        secret = settings.token_secret
         for visitor in visitors:
             token = visitor.token
             if token == DERIVED_TOKEN:

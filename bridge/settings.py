@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # sqlite:///path (the default, BRIDGE_DB) or postgresql://user:password@host/db for
     # several replicas on one database.
     bridge_database_url: str = Field("", pattern=r"^(|sqlite:///.+|postgres(ql)?://.+)$")
+    # The key Rocket.Chat visitor tokens are derived with (they are not stored). Empty:
+    # WHATSAPP_APP_SECRET. Before resetting the app secret at Meta, set this to the old
+    # one, or every open room's visitor token changes.
+    bridge_token_secret: SecretStr = SecretStr("")
     # Set on every replica but the first: refuse to start on a database of its own.
     bridge_require_postgres: bool = False
     bridge_host: str = "0.0.0.0"  # noqa: S104 - a daemon in a container listens on all interfaces
@@ -150,6 +154,11 @@ class Settings(BaseSettings):
     @property
     def graph_base(self) -> str:
         return f"{str(self.whatsapp_graph_url).rstrip('/')}/{self.whatsapp_graph_version}"
+
+    @property
+    def token_secret(self) -> bytes:
+        secret = self.bridge_token_secret.get_secret_value()
+        return (secret or self.whatsapp_app_secret.get_secret_value()).encode()
 
     @property
     def database(self) -> str:

@@ -88,7 +88,9 @@ def wa_ids_for(phone: str) -> list[str]:
         raise NotAPhone(f"{phone!r} is not a phone number (8 to 15 digits with country code)")
     found = [digits]
     if digits.startswith(phones.BRAZIL) and len(digits) == 13 and digits[4] == "9":
-        found.append(digits[:4] + digits[5:])  # the old 8-digit form
+        old = digits[:4] + digits[5:]
+        if phones.with_ninth_digit(old) == digits:  # the old form of a mobile, not a landline
+            found.append(old)
     elif (with_nine := phones.with_ninth_digit(digits)) is not None:
         found.append(with_nine)
     return found

@@ -70,6 +70,7 @@ def secrets_of(settings: Settings, admin_password: str | None) -> tuple[str, ...
         settings.whatsapp_verify_token.get_secret_value(),
         admin_password or "",
         *(token for _, token in settings.numbers()),
+        settings.bridge_token_secret.get_secret_value(),
         *(n.app_secret.get_secret_value() for n in settings.whatsapp_numbers if n.app_secret),
     )
     # Very short values would blank out ordinary words; they are not secrets worth the name.

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge.core.model import CitizenMessage
+from bridge.core.model import CitizenMessage, OutboundFailed
 from bridge.whatsapp import convert, models
 from bridge.whatsapp.convert import Item, Skipped
 
@@ -119,20 +119,21 @@ def _fast(body: bytes, number: frozenset[str] | None) -> list[Item] | None:
             return None
         names, to = _names(value.contacts), value.metadata.phone_number_id
         messages = [convert.message(m, to, names) for m in value.messages]
-        if _other_number(messages, to, number):
+        statuses = [convert.status(s) for s in value.statuses]
+        if _other_number(messages + statuses, to, number):
             return None
-        items += messages
-        items += [convert.status(s) for s in value.statuses]
+        items += messages + statuses
     if any(isinstance(item, Skipped) and item.record for item in items):
         return None  # the slow path keeps each one's own JSON
     return items
 
 
 def _other_number(items: list[Item], to: str, numbers: frozenset[str] | None) -> bool:
-    """A message to a number of the account this bridge does not serve (not in
-    WHATSAPP_PHONE_NUMBER_ID or WHATSAPP_NUMBERS): kept for audit instead of relayed."""
+    """A message to, or a failure of a send from, a number this delivery's app does not
+    serve here (not in WHATSAPP_PHONE_NUMBER_ID or WHATSAPP_NUMBERS, or another app's):
+    kept for audit instead of acted on."""
     mine = numbers is None or to in numbers
-    return not mine and any(isinstance(i, CitizenMessage) for i in items)
+    return not mine and any(isinstance(i, CitizenMessage | OutboundFailed) for i in items)
 
 
 def _changes(raw_entry: dict[str, Any], out: list[Parsed]) -> list[dict[str, Any]]:
@@ -160,9 +161,15 @@ def _change(raw: dict[str, Any], number: frozenset[str] | None) -> Iterator[Pars
         yield _message(message, phone_number_id, names, number)
     for status in value.statuses:
         try:
-            yield Parsed(convert.status(models.Status.model_validate(status)), status)
+            item = convert.status(models.Status.model_validate(status))
         except ValidationError as exc:
             yield _invalid("status", status, exc)
+            continue
+        if _other_number([item], phone_number_id, number):
+            # Not acted on (another app's number); not kept either: a shared account's
+            # other numbers may fail sends all day, and nothing here is the citizen's.
+            item = Skipped(f"other number {phone_number_id}", record=False)
+        yield Parsed(item, status)
     for error in value.errors:
         code = error.get("code") if isinstance(error, dict) else None
         yield Parsed(Skipped(f"value error {code}", record=True), error)

@@ -16,6 +16,8 @@ from bridge.sandbox.graph_wire import new_wamid
         ("11 98765-4321", ["5511987654321", "551187654321"]),  # no country code: Brazil
         ("551187654321", ["551187654321", "5511987654321"]),  # the old form finds the new
         ("+55 11 3333-4444", ["551133334444"]),  # a landline has no ninth digit
+        # 9 + 2345-6789 is a mobile; 2345-6789 without it is someone's landline.
+        ("+55 11 92345-6789", ["5511923456789"]),
         ("+1 650 555 1234", ["16505551234"]),
     ],
 )

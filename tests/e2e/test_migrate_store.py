@@ -36,7 +36,9 @@ async def fill(env: Env) -> None:
     await env.graph.citizen_says(CITIZEN, "preciso de ajuda", name="Maria")
     await until(lambda: bool(env.rc.open_room_ids()))
     rid = env.rc.open_room_ids()[0]
+    await until(lambda: env.room_texts(rid)[1:] == ["preciso de ajuda"])  # relayed first
     await env.rc.agent_says(rid, "Pois não?")
+    await until(lambda: len(env.graph.sent_to(CITIZEN)) == 1)
     await env.rc.close_room(rid)
     await env.graph.citizen_says(OTHER, "bom dia", name="João")
     await until(lambda: bool(env.rc.open_room_ids()))

@@ -4,14 +4,16 @@ with that app's secret; the same citizen on two numbers has two rooms."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from bridge.sandbox.graph_wire import meta_dumps, sign
-from tests.support.e2e import CITIZEN, PNID, Env, settled, until
+from bridge.sandbox.graph_errors import status_error
+from bridge.sandbox.graph_wire import meta_dumps, sign, status_item, status_payload
+from tests.support.e2e import APP_SECRET, CITIZEN, PNID, Env, settled, until
 from tests.support.flows import base
 
 from .conftest import Fakes
@@ -84,14 +86,28 @@ async def test_a_number_of_another_app_is_read_with_that_apps_secret_only(env: E
     status, _ = await env.graph.citizen_says(CITIZEN, "olá", name="Maria", number=PNID3)
     assert status == 200
     await until(lambda: len(env.rc.open_room_ids()) == 1)
-    assert env.room_texts(env.rc.open_room_ids()[0])[-1] == "olá"
+    # The room opens before its transcript and the message are posted: wait for them.
+    await until(lambda: env.room_texts(env.rc.open_room_ids()[0])[-1:] == ["olá"])
 
     # The other app's secret cannot speak for the main app's number: read, not relayed.
-    payload = env.graph.make_text_payload(OTHER, "forjada")
-    raw = meta_dumps(payload)
+    raw = meta_dumps(env.graph.make_text_payload(OTHER, "forjada"))
     assert await env.graph.deliver(raw, signature=sign(SECRET3, raw), retry=False) == 200
+    # Nor can the main app's secret report a send of the other app's number as failed.
+    rid = env.rc.open_room_ids()[0]
+    await env.rc.agent_says(rid, "Recebido.")
+    await until(lambda: len(env.graph.sent_to(CITIZEN)) == 1)
+    wamid = str(env.graph.sent_to(CITIZEN)[0]["_wamid"])
+    refused = status_item(wamid, "failed", CITIZEN, errors=[status_error(131026)])
+    raw = meta_dumps(status_payload(refused, phone_number_id=PNID3))
+    assert await env.graph.deliver(raw, signature=sign(APP_SECRET, raw), retry=False) == 200
     await settled(env)
     assert len(env.rc.open_room_ids()) == 1
+    with sqlite3.connect(env.settings.bridge_db) as conn:
+        reasons = [r[0] for r in conn.execute("SELECT reason FROM rejected_payload")]
+    assert reasons == [f"other number {PNID}"]  # the message kept for audit
+    assert env.room_texts(rid)[-1] == "olá"  # no "not delivered" notice in the room
+    notices = [m for m in env.rc.messages(rid) if m.get("u", {}).get("username") != "ana"]
+    assert all("131026" not in str(m.get("msg")) for m in notices)
 
 
 async def test_the_same_citizen_on_two_numbers_has_two_rooms(env: Env) -> None:
@@ -100,8 +116,8 @@ async def test_the_same_citizen_on_two_numbers_has_two_rooms(env: Env) -> None:
     await env.graph.citizen_says(CITIZEN, "na outra conta", name="Maria", number=PNID3)
     await until(lambda: len(env.rc.open_room_ids()) == 2)
     first, second = env.rc.open_room_ids()
-    assert env.room_texts(first)[-1] == "no principal"
-    assert env.room_texts(second)[-1] == "na outra conta"
+    await until(lambda: env.room_texts(first)[-1:] == ["no principal"])
+    await until(lambda: env.room_texts(second)[-1:] == ["na outra conta"])
 
     await env.rc.agent_says(second, "Respondo pela outra conta.")
     await env.rc.agent_says(first, "Respondo pelo principal.")

@@ -115,6 +115,8 @@ async def test_every_outcome_is_counted_where_the_director_expects_it(
     general = json.loads(text)["departments"]["Atendimento Geral"]
     assert (general["handed_off"], general["answered"]) == (2, 1)
 
+    resolved = [c for c in await env.parts.store.contacts(0, 4e9) if c.outcome == "bot_resolved"]
+    assert [c.topic for c in resolved] == ["horarios"]  # the FAQ answered
     only = await produce(env.settings, args("json", department="Atendimento Geral"), ZONE)
     assert only is not None and json.loads(only)["total"]["contacts"] == 4
     entries = [e for e in await env.parts.store.audit_log(10) if e.action == "report"]

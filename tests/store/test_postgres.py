@@ -13,7 +13,7 @@ import pytest
 
 from bridge.core.decide import Decision
 from bridge.core.model import ConversationKey, SendText, WaId
-from bridge.core.storage import ByKey, Event, Finish, Settlement
+from bridge.core.storage import ByKey, Event, Finish, Hold, Settlement
 from bridge.store.postgres import PostgresStore
 from tests.store.backends import POSTGRES_URL, fresh_schema
 
@@ -117,3 +117,46 @@ async def test_a_dead_replicas_lease_is_taken_over_and_its_late_settle_refused(
     late = await first.settle(Settlement(claim, Finish()))
     assert not late.held  # refused: B owns the row now
     assert (await second.settle(Settlement(taken, Finish()))).held
+
+
+async def test_settlements_and_new_messages_racing_leave_no_row_out_of_its_lane(
+    replicas: tuple[Open, asyncpg.Connection],
+) -> None:
+    """A settlement that empties a lane while an event queues the next row: the row must
+    become the head of a lane, not be left pending with none (found in review)."""
+    open_one, admin = replicas
+    first, second = await open_one(), await open_one()
+    await first.apply([queue("0")])
+    for n in range(1, 25):
+        [claim] = (await first.claim("replica-a", 1, lease=60)).claims
+        settled, _ = await asyncio.gather(
+            first.settle(Settlement(claim, Finish())), second.apply([queue(str(n))])
+        )
+        assert settled.held
+        orphans = await admin.fetchval(
+            "SELECT COUNT(*) FROM outbox o WHERE o.state = 'pending' AND NOT EXISTS"
+            " (SELECT 1 FROM lane l WHERE l.conversation_id = o.conversation_id"
+            " AND l.destination = o.destination)"
+        )
+        assert orphans == 0, n
+
+
+async def test_a_held_settlement_and_a_release_do_not_deadlock(
+    replicas: tuple[Open, asyncpg.Connection],
+) -> None:
+    """Settle locks conversation then lane, as an event that releases held rows does."""
+    open_one, _ = replicas
+    first, second = await open_one(), await open_one()
+    for _ in range(10):
+        await first.apply([queue("a")])
+        [claim] = (await first.claim("replica-a", 1, lease=60)).claims
+        release = Event(ByKey(KEY), lambda conv: Decision(conv, (), release_held=True))
+        results = await asyncio.gather(
+            first.settle(Settlement(claim, Hold(), step=lambda conv, _p: Decision(conv))),
+            second.apply([release]),
+            return_exceptions=True,
+        )
+        assert not any(isinstance(r, BaseException) for r in results), results
+        await second.apply([release])  # whichever came first, the row is due again now
+        [claimed] = (await first.claim("replica-a", 1, lease=60)).claims
+        await first.settle(Settlement(claimed, Finish()))

@@ -81,9 +81,12 @@ async def purge_batch(conn: Conn, before: float) -> dict[str, int]:
         " rejected_payload WHERE received_at < $1 LIMIT $2)",
         "dead_letter": "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
         " WHERE state = 'dead' AND created_at < $1 LIMIT $2)",
+        # SKIP LOCKED: a conversation an event holds is coming back to life; the outer
+        # conditions are checked again on the row as it is when the delete reaches it.
         "conversation": "DELETE FROM conversation WHERE id IN (SELECT c.id FROM conversation c"
         " WHERE c.room_id IS NULL AND c.updated_at < $1 AND NOT EXISTS (SELECT 1 FROM outbox o"
-        " WHERE o.conversation_id = c.id AND o.state != 'dead') LIMIT $2)",
+        " WHERE o.conversation_id = c.id AND o.state != 'dead') LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        " AND room_id IS NULL AND updated_at < $1",
     }
     purged = {}
     for kind, sql in statements.items():
@@ -113,22 +116,23 @@ async def _seen(conn: Conn, wa_ids: Sequence[str]) -> list[Any]:
     found: list[Any] = []
     for wa_id in wa_ids:
         prefix = wamid_prefix(wa_id)
+        # starts_with, not a text range: a range's order depends on the collation.
         rows = await conn.fetch(
             "SELECT source, external_id FROM seen_event WHERE source = ANY($1)"
-            " AND external_id >= $2 AND external_id < $3",
-            list(WHATSAPP_SOURCES), prefix, prefix + "\U0010ffff",
+            " AND starts_with(external_id, $2)",
+            list(WHATSAPP_SOURCES), prefix,
         )  # fmt: skip
         found += [r for r in rows if wamid_of(r["external_id"], wa_id)]
     return found
 
 
 async def _rejected(conn: Conn, wa_ids: Sequence[str]) -> list[Any]:
-    """Rejected bodies that mention one of the ids anywhere (a scan; a rare command)."""
+    """Rejected bodies holding one of the ids as a JSON string (see the SQLite backend)."""
     return list(await conn.fetch(
         "SELECT id, source, reason, body, received_at FROM rejected_payload"
         " WHERE EXISTS (SELECT 1 FROM unnest($1::bytea[]) AS w(id)"
         " WHERE position(w.id IN body) > 0)",
-        [wa_id.encode() for wa_id in wa_ids],
+        [f'"{wa_id}"'.encode() for wa_id in wa_ids],
     ))  # fmt: skip
 
 

@@ -41,6 +41,7 @@ from bridge.core.storage import (
     SurveyRecord,
     UnreadableRow,
 )
+from bridge.store.errors import StoreError
 from bridge.store.postgres import privacy, schema
 from bridge.store.postgres.tx import PgTx
 from bridge.store.rows import CONVERSATION_COLUMNS, conversation, in_batches
@@ -60,7 +61,10 @@ UNAVAILABLE = (
     asyncpg.TooManyConnectionsError,
     asyncpg.ReadOnlySQLTransactionError,
     asyncpg.DiskFullError,
+    asyncpg.OperatorInterventionError,  # admin or crash shutdown, a failover
+    asyncpg.InsufficientResourcesError,
 )
+RETRIES = 4  # a deadlock victim's transaction, again
 
 
 CHANNEL = "bridge_outbox"  # NOTIFY channel: outbox work was queued
@@ -100,9 +104,12 @@ class PostgresStore:
     ) -> PostgresStore:
         """Connect, migrate (under an advisory lock), and pool; raises StoreError or OSError.
         `server_settings` (e.g. a search_path) apply to every connection."""
-        pool = await asyncpg.create_pool(
-            url, min_size=1, max_size=max_size, server_settings=server_settings
-        )
+        try:
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=max_size, server_settings=server_settings
+            )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
         try:
             async with pool.acquire() as conn:
                 await schema.migrate(conn)
@@ -115,12 +122,21 @@ class PostgresStore:
         await self._pool.close()
 
     async def _run(self, work: Callable[[PgTx], Awaitable[T]]) -> T:
-        """One transaction; a cancelled caller rolls it back (asyncpg's context manager)."""
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                return await work(PgTx(conn, self._clock()))
-        except UNAVAILABLE as exc:
-            raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        """One transaction; a cancelled caller rolls it back (asyncpg's context manager).
+        A deadlock or serialization failure is PostgreSQL asking for the transaction again
+        (its work is pure steps and SQL): retried; if it persists, the caller must retry
+        later, like any unavailability (a webhook answers 503 then, never "rejected")."""
+        for attempt in range(RETRIES):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    return await work(PgTx(conn, self._clock()))
+            except asyncpg.TransactionRollbackError as exc:
+                log.warning("store.transaction_retried", error=type(exc).__name__)
+                if attempt == RETRIES - 1:
+                    raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            except UNAVAILABLE as exc:
+                raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- writes -------------------------------------------------------------------------
 

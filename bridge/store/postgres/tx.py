@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import structlog
 
-from bridge.core.contacts import COLUMNS, ContactChange, contact_change
+from bridge.core.contacts import (
+    COLUMNS,
+    ContactChange,
+    contact_change,
+)
+from bridge.core.contacts import (
+    empty_as_null as _empty_as_null,
+)
 from bridge.core.decide import Decision
 from bridge.core.model import Command, Conversation, ConversationKey, command_to_json
 from bridge.core.storage import (
@@ -126,7 +133,7 @@ class PgTx:
         if not columns:
             return
         assignments = ", ".join(
-            f"{c} = COALESCE({c}, ${n})" if once else f"{c} = ${n}"
+            f"{c} = COALESCE({_empty_as_null(c)}, ${n})" if once else f"{c} = ${n}"
             for n, (c, _, once) in enumerate(columns, start=1)
         )
         await self.conn.execute(
@@ -180,9 +187,13 @@ class PgTx:
                 " created_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
                 conv_id, command.destination.value, command_to_json(command), self.now,
             )  # fmt: skip
+            # DO UPDATE (a no-op), not DO NOTHING: it waits for a settlement holding the
+            # lane, which may be about to delete it for want of a next row it cannot see
+            # yet; then this row becomes the head of a fresh lane instead of being left out.
             await self.conn.execute(
                 "INSERT INTO lane (conversation_id, destination, head_id, due_at)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (conversation_id, destination)"
+                " DO UPDATE SET head_id = lane.head_id",
                 conv_id, command.destination.value, row_id, self.now,
             )  # fmt: skip
             count += 1
@@ -246,6 +257,11 @@ class PgTx:
     async def settle(self, s: Settlement, next_lease: str) -> Settled:
         row = s.claim.row
         lane = (row.conversation_id, row.destination.value)
+        # Locks are always taken conversation first, then lane (as an event does, which
+        # may enqueue into or release this lane): the other order deadlocks.
+        await self.conn.execute(
+            "SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE", row.conversation_id
+        )
         held = await self.conn.fetchval(
             "SELECT 1 FROM lane WHERE conversation_id = $1 AND destination = $2"
             " AND lease = $3 AND head_id = $4 FOR UPDATE",

@@ -139,11 +139,12 @@ def _seen(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> list[sqlite3.Row]:
 
 
 def _rejected(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> list[sqlite3.Row]:
-    """Rejected bodies that mention one of the ids anywhere (a scan; a rare command)."""
+    """Rejected bodies holding one of the ids as a JSON string ("from", "wa_id", ...): a
+    scan, for a rare command."""
     where = " OR ".join("instr(body, ?) > 0" for _ in wa_ids)
     return conn.execute(
         f"SELECT id, source, reason, body, received_at FROM rejected_payload WHERE {where}",
-        tuple(wa_id.encode() for wa_id in wa_ids),
+        tuple(f'"{wa_id}"'.encode() for wa_id in wa_ids),
     ).fetchall()
 
 

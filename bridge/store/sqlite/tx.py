@@ -7,7 +7,14 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from bridge.core.contacts import COLUMNS, ContactChange, contact_change
+from bridge.core.contacts import (
+    COLUMNS,
+    ContactChange,
+    contact_change,
+)
+from bridge.core.contacts import (
+    empty_as_null as _empty_as_null,
+)
 from bridge.core.decide import Decision
 from bridge.core.model import Conversation, ConversationKey
 from bridge.core.storage import ById, ByKey, ByOutbound, ByRoom, Find, Link
@@ -100,7 +107,7 @@ class Tx:
         if not columns:
             return
         assignments = ", ".join(
-            f"{c} = COALESCE({c}, ?)" if once else f"{c} = ?"
+            f"{c} = COALESCE({_empty_as_null(c)}, ?)" if once else f"{c} = ?"
             for c, _, once in columns
             if c in COLUMNS  # column names come from the core's fixed set, never from input
         )
