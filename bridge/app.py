@@ -82,8 +82,11 @@ def build_app(
     app.cleanup_ctx.append(_workers)
     parts = _lazy(app)
     whatsapp = WhatsAppWebhook(lambda: parts().intake, apps_of(settings), verify_tokens(settings))
+    # Several replicas (PostgreSQL): an agent's message first replays what the room holds
+    # that no replica has seen yet, so a webhook lost with a dying replica is not overtaken.
+    in_order = (lambda room: parts().reconciler.replay_room(room)) if settings.replicated else None  # noqa: PLW0108 - parts() exists only once the app runs
     rocketchat = RocketChatWebhook(
-        lambda: parts().intake, settings.rocketchat_webhook_token.get_secret_value()
+        lambda: parts().intake, settings.rocketchat_webhook_token.get_secret_value(), in_order
     )
     app.router.add_routes(whatsapp.routes() + rocketchat.routes())
     app.router.add_get("/healthz", healthz)

@@ -81,6 +81,21 @@ class Reconciler:
             log.info("reconcile.replayed", events=replayed, rooms=len(rooms))
         return replayed
 
+    async def replay_room(self, room_id: str) -> int:
+        """What the room's history holds that the bridge has not seen, applied oldest first
+        (each deduplicated by its event id, like a late webhook). With several replicas an
+        agent's message whose webhook reached a replica as it died is retried by Rocket.Chat
+        only ~20 s later; running this before a later message keeps the citizen's order.
+        Best effort: a history that cannot be read leaves the order to the webhooks."""
+        conv = await self._intake.storage.room_conversation(room_id)
+        if conv is None or conv.room_id is None:
+            return 0
+        try:
+            return await self._room(conv)
+        except DeliveryError as exc:
+            log.warning("reconcile.order_unchecked", conversation=conv.id, reason=exc.reason)
+            return 0
+
     async def _room(self, conv: Conversation) -> int:
         token = self._token_of(conv)
         assert conv.room_id is not None and token is not None

@@ -256,6 +256,10 @@ class Storage(Protocol):
         """Conversations with an open room (reconciliation), from a read-only connection."""
         ...
 
+    async def room_conversation(self, room_id: str) -> Conversation | None:
+        """The conversation whose open room this is, read without a lock."""
+        ...
+
     async def outbox_depth(self) -> dict[str, int]:
         """Rows per state ('pending', 'held', 'dead')."""
         ...

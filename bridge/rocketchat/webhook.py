@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
 from bridge.core.intake import Intake, accepted
+from bridge.core.model import AgentMessage
 from bridge.core.storage import Event, Failed, StorageUnavailable
 from bridge.errors import where
 from bridge.logs import handled
@@ -26,9 +27,17 @@ def _ack() -> web.Response:
 
 
 class RocketChatWebhook:
-    def __init__(self, intake: Callable[[], Intake], token: str) -> None:
+    def __init__(
+        self,
+        intake: Callable[[], Intake],
+        token: str,
+        before_agent_message: Callable[[str], Awaitable[int]] | None = None,
+    ) -> None:
+        """`before_agent_message(room_id)` runs before an agent's message is taken (with
+        several replicas: the reconciler's replay of the room, for Rocket.Chat's order)."""
         self._get_intake = intake
         self._token = token.encode()
+        self._before_agent = before_agent_message
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/webhooks/rocketchat", self.receive)]
@@ -67,12 +76,18 @@ class RocketChatWebhook:
             log.warning("webhook.malformed", source="rocketchat", error=type(exc).__name__)
             return 0, "?"
         events: list[Event] = []
+        rooms: set[str] = set()
         for item in wire.parse(payload):
             if isinstance(item, wire.Invalid):
                 log.warning("webhook.item_recorded", source="rocketchat", reason=item.reason)
                 await intake.reject("rocketchat", item.reason, item.raw)
             else:
                 events.append(intake.room_event(*item))
+                if isinstance(item[0], AgentMessage):
+                    rooms.add(item[0].room_id)
+        if self._before_agent is not None:
+            for room in sorted(rooms):
+                await self._before_agent(room)
         results = await intake.accept(events)
         for result in results:
             if isinstance(result, Failed):

@@ -64,3 +64,28 @@ async def test_export_and_forget_on_postgresql(env: Env) -> None:
     finally:
         await admin.close()
     assert not env.rc.open_room_ids()
+
+
+async def test_a_reply_whose_webhook_was_lost_is_not_overtaken_by_the_next(env: Env) -> None:
+    """With replicas, a webhook that reached a replica as it died comes back only with
+    Rocket.Chat's retry, ~20 s later; the next reply reads the room's history first, so
+    the citizen gets both in the agent's order, once each."""
+    await env.graph.citizen_says(CITIZEN, "oi")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = env.rc.open_room_ids()[0]
+    await settled(env)
+    live = env.rc.webhook_url
+    env.rc.webhook_url = "http://127.0.0.1:9/webhooks/rocketchat"  # the replica that died
+    await env.rc.agent_says(rid, "primeira")
+    await env.rc.wait_webhooks_idle()
+    env.rc.webhook_url = live
+    await env.rc.agent_says(rid, "segunda")
+    await settled(env)
+    assert env.citizen_texts() == ["*Ana Souza*: primeira", "*Ana Souza*: segunda"]
+    lost = next(
+        p for p in env.rc.webhook_payloads
+        if p["type"] == "Message" and p["messages"][-1]["msg"] == "primeira"
+    )  # fmt: skip
+    env.rc._send(lost)  # Rocket.Chat's own retry, at last
+    await settled(env)
+    assert len(env.citizen_texts()) == 2

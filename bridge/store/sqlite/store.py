@@ -212,6 +212,13 @@ class SqliteStore:
                 log.error("store.unreadable", reason=str(exc))
         return found
 
+    async def room_conversation(self, room_id: str) -> Conversation | None:
+        rows = await self._read(
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE room_id = ? LIMIT 1",
+            (room_id,),
+        )
+        return conversation(rows[0]) if rows else None
+
     async def outbox_depth(self) -> dict[str, int]:
         rows = await self._read("SELECT state, COUNT(*) FROM outbox GROUP BY state")
         return {r[0]: r[1] for r in rows}
