@@ -20,6 +20,7 @@ from bridge.core.storage import Failed
 log = structlog.get_logger("bridge.reconcile")
 
 HISTORY_LIMIT = 50
+RECENT = 10  # messages looked at before an agent's new one (replicas; replay_room)
 
 
 def events_from_history(conv: Conversation, history: list[RoomMessage]) -> list[RoomEvent]:
@@ -87,14 +88,21 @@ class Reconciler:
         agent's message whose webhook reached a replica as it died is retried by Rocket.Chat
         only ~20 s later; running this before a later message keeps the citizen's order.
         Best effort: a history that cannot be read leaves the order to the webhooks."""
-        conv = await self._intake.storage.room_conversation(room_id)
-        if conv is None or conv.room_id is None:
+        storage = self._intake.storage
+        conv = await storage.room_conversation(room_id)
+        token = self._token_of(conv) if conv is not None else None
+        if conv is None or conv.room_id is None or token is None:
             return 0
         try:
-            return await self._room(conv)
+            history = list(await self._rc.history(token, conv.room_id, RECENT))
         except DeliveryError as exc:
             log.warning("reconcile.order_unchecked", conversation=conv.id, reason=exc.reason)
             return 0
+        found = [(e, _event_id(e)) for e in events_from_history(conv, history)]
+        # One read for what is known already: usually everything, and nothing is written.
+        known = await storage.seen_ids("rocketchat", [i for _, i in found])
+        events = [self._intake.room_event(e, i) for e, i in found if i not in known]
+        return accepted(await self._intake.accept(events)) if events else 0
 
     async def _room(self, conv: Conversation) -> int:
         token = self._token_of(conv)

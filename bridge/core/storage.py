@@ -256,6 +256,10 @@ class Storage(Protocol):
         """Conversations with an open room (reconciliation), from a read-only connection."""
         ...
 
+    async def seen_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
+        """Which of these deliveries were recorded already (read without a lock)."""
+        ...
+
     async def room_conversation(self, room_id: str) -> Conversation | None:
         """The conversation whose open room this is, read without a lock."""
         ...

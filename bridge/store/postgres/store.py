@@ -274,6 +274,13 @@ class PostgresStore:
                 log.error("store.unreadable", reason=str(exc))
         return found
 
+    async def seen_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
+        rows = await self._read(
+            "SELECT external_id FROM seen_event WHERE source = $1 AND external_id = ANY($2)",
+            source, list(external_ids),
+        )  # fmt: skip
+        return {str(r[0]) for r in rows}
+
     async def room_conversation(self, room_id: str) -> Conversation | None:
         rows = await self._read(
             f"SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE room_id = $1 LIMIT 1",

@@ -212,6 +212,16 @@ class SqliteStore:
                 log.error("store.unreadable", reason=str(exc))
         return found
 
+    async def seen_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
+        if not external_ids:
+            return set()
+        marks = ", ".join("?" * len(external_ids))
+        rows = await self._read(
+            f"SELECT external_id FROM seen_event WHERE source = ? AND external_id IN ({marks})",
+            (source, *external_ids),
+        )
+        return {str(r[0]) for r in rows}
+
     async def room_conversation(self, room_id: str) -> Conversation | None:
         rows = await self._read(
             f"SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE room_id = ? LIMIT 1",
