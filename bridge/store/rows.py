@@ -28,6 +28,12 @@ CONVERSATION_COLUMNS = (
     " bot_state, last_citizen_at, held_since, last_wamid"
 )
 PREFIXED_COLUMNS = ", ".join(f"c.{name.strip()}" for name in CONVERSATION_COLUMNS.split(","))
+# An outbox row with its conversation, as outbox_row() and conversation() read them.
+OUTBOX_HEAD = (
+    "SELECT o.id AS row_id, o.destination, o.command, o.attempts, o.created_at,"
+    f" o.next_attempt_at, {PREFIXED_COLUMNS} FROM outbox AS o JOIN conversation AS c"
+    " ON c.id = o.conversation_id"
+)
 
 
 def conversation(row: Row) -> Conversation:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from bridge.store.errors import StoreError
+from bridge.store.errors import StoreError, check_not_newer
 
 if TYPE_CHECKING:
     from bridge.store.postgres.tx import Conn
@@ -38,11 +38,7 @@ async def migrate(conn: Conn) -> int:
     try:
         await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         current = await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0
-        if current > len(available):
-            raise StoreError(
-                f"database schema version {current} is newer than this bridge "
-                f"(knows up to {len(available)}); upgrade the bridge or restore a backup"
-            )
+        check_not_newer(current, len(available))
         for number, name, sql in available[current:]:
             try:
                 async with conn.transaction():

@@ -39,7 +39,7 @@ from bridge.core.storage import (
     Settlement,
     UnreadableRow,
 )
-from bridge.store.rows import CONVERSATION_COLUMNS, PREFIXED_COLUMNS, conversation, outbox_row
+from bridge.store.rows import CONVERSATION_COLUMNS, OUTBOX_HEAD, conversation, outbox_row
 
 if TYPE_CHECKING:
     import asyncpg
@@ -51,11 +51,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger("bridge.store.postgres")
 
 EXCERPT = 80
-HEAD = (
-    "SELECT o.id AS row_id, o.destination, o.command, o.attempts, o.created_at,"
-    f" o.next_attempt_at, {PREFIXED_COLUMNS} FROM outbox AS o JOIN conversation AS c"
-    " ON c.id = o.conversation_id"
-)
 
 
 def day_of(now: float) -> str:
@@ -207,7 +202,7 @@ class PgTx:
         set_aside = 0
         for _ in range(10):  # bounded: each round sets aside at least one row, or ends
             rows = await self.conn.fetch(
-                f"{HEAD} JOIN lane AS l ON l.head_id = o.id"
+                f"{OUTBOX_HEAD} JOIN lane AS l ON l.head_id = o.id"
                 " WHERE l.due_at <= $1 AND (l.lease IS NULL OR l.lease_until <= $1)"
                 " ORDER BY l.head_id LIMIT $2 FOR UPDATE OF l SKIP LOCKED",
                 self.now, limit - len(claims),
@@ -329,7 +324,7 @@ class PgTx:
         self, conv_id: int, destination: str, lease: tuple[str, float] | None = None
     ) -> Any:
         head = await self.conn.fetchrow(
-            f"{HEAD} WHERE o.state = 'pending' AND o.conversation_id = $1"
+            f"{OUTBOX_HEAD} WHERE o.state = 'pending' AND o.conversation_id = $1"
             " AND o.destination = $2 ORDER BY o.id LIMIT 1",
             conv_id, destination,
         )  # fmt: skip

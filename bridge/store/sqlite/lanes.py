@@ -22,18 +22,12 @@ from bridge.core.storage import (
     Settlement,
     UnreadableRow,
 )
-from bridge.store.rows import PREFIXED_COLUMNS, conversation, outbox_row
+from bridge.store.rows import OUTBOX_HEAD, conversation, outbox_row
 
 if TYPE_CHECKING:
     from bridge.store.sqlite.tx import Tx
 
 log = structlog.get_logger("bridge.store.sqlite")
-
-_HEAD = (
-    "SELECT o.id AS row_id, o.destination, o.command, o.attempts, o.created_at,"
-    f" o.next_attempt_at, {PREFIXED_COLUMNS} FROM outbox AS o JOIN conversation AS c"
-    " ON c.id = o.conversation_id"
-)
 
 
 def enqueue(tx: Tx, conv_id: int, commands: Iterable[Command]) -> int:
@@ -62,7 +56,7 @@ def claim(tx: Tx, lease: str, limit: int, until: float) -> tuple[list[Claim], in
     set_aside = 0
     for _ in range(10):  # bounded: each round sets aside at least one row, or ends
         rows = tx.conn.execute(
-            f"{_HEAD} JOIN lane AS l ON l.head_id = o.id"
+            f"{OUTBOX_HEAD} JOIN lane AS l ON l.head_id = o.id"
             " WHERE l.due_at <= ? AND (l.lease IS NULL OR l.lease_until <= ?)"
             " ORDER BY l.head_id LIMIT ?",
             (tx.now, tx.now, limit - len(claims)),
@@ -187,7 +181,7 @@ def _advance(
     """The lane's head left it: point the lane at its next pending row (leased at once to
     `lease` when that row is due), or drop the lane."""
     head: sqlite3.Row | None = tx.conn.execute(
-        f"{_HEAD} WHERE o.state = 'pending' AND o.conversation_id = ? AND o.destination = ?"
+        f"{OUTBOX_HEAD} WHERE o.state = 'pending' AND o.conversation_id = ? AND o.destination = ?"
         " ORDER BY o.id LIMIT 1",
         (conv_id, destination),
     ).fetchone()

@@ -6,7 +6,7 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
-from bridge.store.errors import StoreError
+from bridge.store.errors import StoreError, check_not_newer
 
 MEMORY = ":memory:"
 
@@ -56,11 +56,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations, each in its own transaction; return the schema version."""
     available = migrations()
     current = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if current > len(available):
-        raise StoreError(
-            f"database schema version {current} is newer than this bridge "
-            f"(knows up to {len(available)}); upgrade the bridge or restore a backup"
-        )
+    check_not_newer(current, len(available))
     for number, name, sql in available[current:]:
         try:
             conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
