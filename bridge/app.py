@@ -59,6 +59,7 @@ class Parts:
 
 
 SETTINGS = web.AppKey("settings", Settings)
+WEBHOOK_SOURCES = frozenset({"whatsapp", "rocketchat"})
 METRICS = web.AppKey("metrics", Metrics)
 PARTS = web.AppKey("parts", Parts)
 
@@ -108,7 +109,9 @@ def remotes_of(settings: Settings) -> dict[str, str]:
 async def _count_webhooks(request: web.Request, handler: Any) -> web.StreamResponse:
     if not request.path.startswith("/webhooks/") or request.method != "POST":
         return cast(web.StreamResponse, await handler(request))
-    source = request.path.removeprefix("/webhooks/")[:20]
+    # Only the routes' own names: any other path would be a new label series per request.
+    source = request.path.removeprefix("/webhooks/")
+    source = source if source in WEBHOOK_SOURCES else "other"
     try:
         response = cast(web.StreamResponse, await handler(request))
     except web.HTTPException as exc:  # 413 from client_max_size, 404, ...

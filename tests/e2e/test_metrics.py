@@ -70,6 +70,12 @@ async def test_counters_move_with_a_conversation_and_no_personal_data_leaks(env:
     endpoints = {dict(labels)["endpoint"] for _, labels in calls}
     assert "/v25.0/:id/messages" in endpoints and "/api/v1/livechat/message" in endpoints
 
+    async with aiohttp.ClientSession() as http:
+        for n in range(3):  # paths nobody routes do not each make a label series
+            async with http.post(f"{env.url}/webhooks/x{n}{CITIZEN}", data=b"{}") as answer:
+                assert answer.status == 404
+    text, _ = await scrape(env)
+    assert CITIZEN not in text and 'source="x' not in text
     for secret in (CITIZEN, "+55 11 98765", "Maria", "529.982", "recebido", rid):
         assert secret not in text, secret
 
