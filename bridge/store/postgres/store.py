@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import itertools
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
@@ -21,8 +23,6 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 
-from bridge.core.contacts import ContactRecord
-from bridge.core.model import Conversation
 from bridge.core.ordering import KeyedLock
 from bridge.core.privacy import AuditEntry, Visitor
 from bridge.core.storage import (
@@ -30,7 +30,6 @@ from bridge.core.storage import (
     ByKey,
     Claim,
     Claimed,
-    CounterRecord,
     Event,
     Failed,
     Find,
@@ -38,20 +37,18 @@ from bridge.core.storage import (
     Settled,
     Settlement,
     StorageUnavailable,
-    SurveyRecord,
-    UnreadableRow,
 )
 from bridge.store.errors import StoreError
 from bridge.store.postgres import privacy, schema
 from bridge.store.postgres.tx import PgTx
-from bridge.store.rows import CONVERSATION_COLUMNS, conversation, in_batches
+from bridge.store.reads import Reads
+from bridge.store.rows import in_batches
 
 Clock = Callable[[], float]
 T = TypeVar("T")
 
 log = structlog.get_logger("bridge.store.postgres")
 
-CONTACT_COLUMNS = ", ".join(ContactRecord.__dataclass_fields__)
 # The server or the network, not the statement: the sender must retry later.
 UNAVAILABLE = (
     OSError,
@@ -70,6 +67,13 @@ RETRIES = 4  # a deadlock victim's transaction, again
 CHANNEL = "bridge_outbox"  # NOTIFY channel: outbox work was queued
 
 
+@functools.lru_cache(maxsize=64)
+def numbered(sql: str) -> str:
+    """`?` placeholders (the shared reads' SQL) as PostgreSQL's $1, $2, ..."""
+    marks = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(marks)}", sql)
+
+
 def _lock_key(role: str) -> int:
     """A stable 63-bit advisory lock key for a role name."""
     return int.from_bytes(hashlib.sha256(f"bridge:{role}".encode()).digest()[:8]) >> 1
@@ -80,7 +84,7 @@ def _order_key(find: Find) -> object:
     return find.key if isinstance(find, ByKey) else find
 
 
-class PostgresStore:
+class PostgresStore(Reads):
     def __init__(
         self, pool: asyncpg.Pool, clock: Clock, url: str, connect_options: dict[str, Any]
     ) -> None:
@@ -258,80 +262,6 @@ class PostgresStore:
     async def _read(self, sql: str, *args: object) -> list[Any]:
         try:
             async with self._pool.acquire() as conn:
-                return list(await conn.fetch(sql, *args))
+                return list(await conn.fetch(numbered(sql), *args))
         except UNAVAILABLE as exc:
             raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
-
-    async def open_rooms(self) -> list[Conversation]:
-        rows = await self._read(
-            f"SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE room_id IS NOT NULL"
-        )
-        found = []
-        for row in rows:
-            try:
-                found.append(conversation(row))
-            except UnreadableRow as exc:
-                log.error("store.unreadable", reason=str(exc))
-        return found
-
-    async def seen_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
-        rows = await self._read(
-            "SELECT external_id FROM seen_event WHERE source = $1 AND external_id = ANY($2)",
-            source, list(external_ids),
-        )  # fmt: skip
-        return {str(r[0]) for r in rows}
-
-    async def room_conversation(self, room_id: str) -> Conversation | None:
-        rows = await self._read(
-            f"SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE room_id = $1 LIMIT 1",
-            room_id,
-        )
-        return conversation(rows[0]) if rows else None
-
-    async def outbox_depth(self) -> dict[str, int]:
-        rows = await self._read("SELECT state, COUNT(*) FROM outbox GROUP BY state")
-        return {r[0]: r[1] for r in rows}
-
-    async def outbox_backlog(self) -> list[tuple[str, str, int, float | None]]:
-        rows = await self._read(
-            "SELECT destination, state, COUNT(*), MIN(created_at) FROM outbox"
-            " GROUP BY destination, state"
-        )
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
-
-    async def conversation_states(self) -> dict[str, int]:
-        rows = await self._read("SELECT state, COUNT(*) FROM conversation GROUP BY state")
-        return {r[0]: r[1] for r in rows}
-
-    async def counters(self) -> list[CounterRecord]:
-        rows = await self._read("SELECT day, name, label, value FROM counter ORDER BY day, name")
-        return [CounterRecord(r[0], r[1], r[2], r[3]) for r in rows]
-
-    async def excerpt(self, whatsapp_id: str) -> str | None:
-        rows = await self._read(
-            "SELECT excerpt FROM message_link WHERE whatsapp_id = $1 ORDER BY created_at LIMIT 1",
-            whatsapp_id,
-        )
-        return str(rows[0][0]) if rows and rows[0][0] else None
-
-    async def whatsapp_id(self, rocketchat_id: str) -> str | None:
-        rows = await self._read(
-            "SELECT whatsapp_id FROM message_link WHERE rocketchat_id = $1"
-            " ORDER BY created_at LIMIT 1",
-            rocketchat_id,
-        )
-        return str(rows[0][0]) if rows else None
-
-    async def surveys(self) -> list[SurveyRecord]:
-        rows = await self._read(
-            "SELECT conversation_id, department, score, comment FROM survey ORDER BY id"
-        )
-        return [SurveyRecord(r[0], r[1], r[2], r[3]) for r in rows]
-
-    async def contacts(self, since: float, until: float) -> list[ContactRecord]:
-        rows = await self._read(
-            f"SELECT {CONTACT_COLUMNS} FROM contact WHERE started_at >= $1 AND started_at < $2"
-            " ORDER BY started_at, id",
-            since, until,
-        )  # fmt: skip
-        return [ContactRecord(*tuple(r)) for r in rows]
