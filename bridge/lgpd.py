@@ -165,8 +165,12 @@ async def retention_purge(
     return purged
 
 
-async def retention_forever(store: Database, days: float, every: float = 3600.0) -> None:
-    """The daemon's schedule: a purge at start-up, then every hour."""
+async def retention_forever(
+    store: Database, days: float, every: float = 3600.0, first: float = 300.0
+) -> None:
+    """The daemon's schedule: every hour, the first a few minutes after start-up, not
+    during it (a purge over a large store would compete with the first webhooks)."""
+    await asyncio.sleep(first)
     while True:
         await retention_purge(store, days, "bridge", quiet_if_none=True)
         await asyncio.sleep(every)
