@@ -19,7 +19,6 @@ from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
 from bridge.eventloop import new_event_loop
 from bridge.settings import Settings, SettingsError, load_settings
-from bridge.store import migrate as migrate_store
 from bridge.texts import TextsError, load_texts
 
 EXIT_CONFIG = 2
@@ -52,7 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup.add_argument("--operator", help="who runs this, for the audit log (default: OS user)")
     lgpd.add_commands(commands)
     report.add_command(commands)
-    migrate_store.add_command(commands)
+    moving = commands.add_parser(
+        "migrate-store", help="copy a SQLite database into an empty PostgreSQL database"
+    )
+    moving.add_argument("--from", dest="source", required=True, help="sqlite:///path")
+    moving.add_argument("--to", dest="target", required=True, help="postgresql://…")
     sandbox = commands.add_parser(
         "sandbox", help="run against local fakes and chat in the terminal"
     )
@@ -71,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument("--env-file", default=argparse.SUPPRESS, help="settings file")
     args = parser.parse_args(argv)
     if args.command == "migrate-store":  # needs no settings: both databases are named
-        return migrate_store.run(args)
+        from bridge.store import migrate  # noqa: PLC0415 - asyncpg only when asked
+
+        return migrate.run(args)
     if args.command == "sandbox":
         from bridge.sandbox.console import run_sandbox  # noqa: PLC0415 - dev-only
 

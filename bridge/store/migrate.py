@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import sqlite3
 import sys
-from typing import Any
 
 import asyncpg
 
@@ -28,14 +27,6 @@ TABLES = (
     "counter", "rejected_payload", "audit",
 )  # fmt: skip
 SERIALS = ("conversation", "outbox", "survey", "contact", "rejected_payload", "audit")
-
-
-def add_command(commands: Any) -> None:
-    command = commands.add_parser(
-        "migrate-store", help="copy a SQLite database into an empty PostgreSQL database"
-    )
-    command.add_argument("--from", dest="source", required=True, help="sqlite:///path")
-    command.add_argument("--to", dest="target", required=True, help="postgresql://…")
 
 
 def run(args: argparse.Namespace) -> int:
