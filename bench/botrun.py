@@ -97,7 +97,7 @@ async def _step(
     planned = walk_plan(
         f"bot{n}", rate, p.bot_seconds, lanes, walk=config.BOT_WALK, think=p.bot_think
     )
-    job = whatsapp_job(f"{bridge.url}/webhooks/whatsapp", f"bot{n}", planned, p.connections)
+    job = whatsapp_job([f"{bridge.url}/webhooks/whatsapp"], f"bot{n}", planned, p.connections)
     await h.freeze()
     since, cpu0 = h.mark("graph"), bridge.child.cpu()
     load = await h.load(job, f"bot{n}")

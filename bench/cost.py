@@ -109,7 +109,9 @@ async def _burst(h: Harness, bridge: bridgeproc.Bridge, failures: list[str]) -> 
     step = max(1, h.profile.stored // count)
     lanes = [config.wa_id(config.STORED_PREFIX, i * step) for i in range(count)]
     planned = plan("stored", BURST_RATE, count / BURST_RATE, lanes)
-    job = whatsapp_job(f"{bridge.url}/webhooks/whatsapp", "stored", planned, h.profile.connections)
+    job = whatsapp_job(
+        [f"{bridge.url}/webhooks/whatsapp"], "stored", planned, h.profile.connections
+    )
     since = h.mark("rc")
     load = await h.load(job, "stored")
 

@@ -89,9 +89,7 @@ async def _scenarios(  # noqa: PLR0917 - the run's parts, in order
         lanes = [config.wa_id(config.WARM_PREFIX, i) for i in range(profile.conversations)]
         try:
             room_of = await scenarios.warm_up(h, bridge.url, lanes, failures)
-            result["bridge"] = await scenarios.bridge_scenarios(
-                h, bridge.child, bridge.url, room_of, failures
-            )
+            result["bridge"] = await scenarios.bridge_scenarios(h, [bridge], room_of, failures)
             result["bridge"]["memory"] = bridge.child.memory()
         finally:
             await bridge.child.stop()
@@ -122,29 +120,58 @@ async def _on_postgres(
     url: str,
     failures: list[str],
 ) -> dict[str, Any]:
-    """The same relay scenarios with BRIDGE_DATABASE_URL, in a schema made for the run."""
+    """The same relay scenarios with BRIDGE_DATABASE_URL, in a schema made for the run: one
+    replica, then two on the same database with the requests alternating between them."""
     schema = f"bench_{int(time.time())}"
     admin = await asyncpg.connect(url)
     await admin.execute(f"CREATE SCHEMA {schema}")
+    database_url = f"{url}?search_path={schema}"
     try:
-        bridge = await bridgeproc.start(session, h.workdir, "bridge-pg", info,
-                                        db=h.workdir / "unused.db",
-                                        database_url=f"{url}?search_path={schema}")  # fmt: skip
+        bridge = await bridgeproc.start(
+            session, h.workdir, "bridge-pg", info, db=h.workdir / "unused.db",
+            database_url=database_url,
+        )  # fmt: skip
         await h.post("/configure", {"rc_webhook_url": f"{bridge.url}/webhooks/rocketchat"})
         lanes = [config.wa_id(config.POSTGRES_PREFIX, i) for i in range(h.profile.conversations)]
         try:
             room_of = await scenarios.warm_up(h, bridge.url, lanes, failures)
-            found = await scenarios.bridge_scenarios(h, bridge.child, bridge.url, room_of,
-                                                     failures)  # fmt: skip
+            found = await scenarios.bridge_scenarios(h, [bridge], room_of, failures)
             found["memory"] = bridge.child.memory()
+            found["startup_s"] = bridge.startup_s
+            print("scenarios 1-3 again: two replicas on PostgreSQL", flush=True)
+            found["two_replicas"] = await _two_replicas(h, session, info, bridge, database_url,
+                                                        room_of, failures)  # fmt: skip
         finally:
             await bridge.child.stop()
             await h.post("/configure", {"rc_webhook_url": None})
-        found["startup_s"] = bridge.startup_s
         return found
     finally:
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()
+
+
+async def _two_replicas(  # noqa: PLR0917 - the run's parts
+    h: Harness,
+    session: aiohttp.ClientSession,
+    info: dict[str, Any],
+    first: bridgeproc.Bridge,
+    database_url: str,
+    room_of: dict[str, str],
+    failures: list[str],
+) -> dict[str, Any]:
+    """A second replica beside the first, on the same conversations; scenario 3+ is left
+    out (the fake Graph sends its status webhooks to one URL)."""
+    second = await bridgeproc.start(
+        session, h.workdir, "bridge-pg-2", info, db=h.workdir / "unused-2.db",
+        database_url=database_url,
+    )  # fmt: skip
+    try:
+        found = await scenarios.bridge_scenarios(h, [first, second], room_of, failures,
+                                                 statuses=False)  # fmt: skip
+        found["memory"] = second.child.memory()
+        return found
+    finally:
+        await second.child.stop()
 
 
 async def _baseline(h: Harness, room_of: dict[str, str], failures: list[str]) -> dict[str, Any]:

@@ -5,8 +5,8 @@ On start it prints ONE line of JSON to stdout: ``{"control": url, "graph": url, 
 "pid": n}``. Both fakes record what they receive with a `time.monotonic()` stamp (the
 clock is system-wide on Linux, so it compares with the load generator's). The driver reads
 the records with ``GET /received?source=rc|graph&since=N`` and asks for agent messages with
-``POST /agent_payloads`` (the messages go into the fake's history; the load generator posts
-the webhooks, so it controls their rate and timing).
+``POST /agent_payloads`` (the messages go into the fake's history at their time, see
+``POST /clock``; the load generator posts the webhooks, so it controls their rate and timing).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import itertools
 import json
 import os
 import signal
@@ -28,6 +29,7 @@ from aiohttp import web
 from bench import config
 from bridge.sandbox.graph import FakeGraph
 from bridge.sandbox.rocketchat import FakeRocketChat
+from bridge.sandbox.rocketchat_state import meteor_id
 from bridge.sandbox.rocketchat_webhooks import build_payload
 
 Record = list[Any]
@@ -85,6 +87,9 @@ class Control:
     def __init__(self, graph: RecordingGraph, rc: RecordingRocketChat) -> None:
         self.graph = graph
         self.rc = rc
+        self._batches = itertools.count(1)
+        self._pending: dict[int, list[tuple[dict[str, Any], float]]] = {}
+        self._publishing: set[asyncio.Task[None]] = set()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=256 * 1024 * 1024)
@@ -94,6 +99,7 @@ class Control:
         app.router.add_post("/configure", self.configure)
         app.router.add_post("/agent_payloads", self.agent_payloads)
         app.router.add_post("/freeze", self.freeze)
+        app.router.add_post("/clock", self.clock)
         return app
 
     async def freeze(self, _request: web.Request) -> web.Response:
@@ -153,17 +159,42 @@ class Control:
         return web.json_response({"ok": True})
 
     async def agent_payloads(self, request: web.Request) -> web.Response:
-        """[[rid, text], ...] -> the Omnichannel webhook body of each new agent message."""
+        """[[rid, text, at], ...] -> the Omnichannel webhook body of each new agent message,
+        and the batch's number. A message enters the room's history only at its time, `at`
+        seconds after the clock the load generator announces (POST /clock): a real agent's
+        message is in the history from the moment its webhook leaves, and a replica's
+        ordering read (bridge/core/reconcile.py replay_room) must see what the agent has
+        sent so far, never the phase's future messages."""
         items = (await request.json())["items"]
         store = self.rc.store
         agent = store.agent(self.rc.default_agent, config.AGENT_NAME)
-        bodies = []
-        for rid, text in items:
+        bodies, pending = [], []
+        for rid, text, at in items:
             room = self.rc.rooms[rid]
-            message = store.add_message(store.message(rid, agent, text))
+            message = store.message(rid, agent, text, _id=meteor_id())
             payload = build_payload(store, room, "Message", [message], self.rc.present)
             bodies.append(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
-        return web.json_response({"bodies": bodies})
+            pending.append((message, float(at)))
+        batch = next(self._batches)
+        self._pending[batch] = pending
+        return web.json_response({"bodies": bodies, "batch": batch})
+
+    async def clock(self, request: web.Request) -> web.Response:
+        """{"batch": n, "t0": monotonic seconds}: the batch's messages go into the history
+        at t0 + at each, in their order."""
+        body = await request.json()
+        pending = self._pending.pop(int(body["batch"]))
+        task = asyncio.create_task(self._publish(float(body["t0"]), pending))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+        return web.json_response({"ok": True})
+
+    async def _publish(self, t0: float, pending: list[tuple[dict[str, Any], float]]) -> None:
+        for message, at in pending:  # in time order, as planned
+            delay = t0 + at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.rc.store.add_message(message)
 
 
 async def serve(departments: Sequence[str]) -> None:

@@ -7,6 +7,12 @@ means the order of the acknowledgements. A small HTTP/1.1 keep-alive client on r
 streams keeps the generator's own cost low; every request body is encoded before the clock
 starts. The result has, per request, [send time, answer time, HTTP status] on the
 system-wide monotonic clock (status 0 = no answer).
+
+`urls` (instead of `url`): the requests alternate between several servers (replicas behind
+a round-robin balancer): a conversation's successive messages go to different replicas,
+as a balancer without affinity sends them. `clock`: a URL told the start time before the
+first request leaves (`{"t0": ..., **clock_body}`), so the fake Rocket.Chat can show each
+agent message in the room's history from the moment its webhook leaves.
 """
 
 from __future__ import annotations
@@ -21,35 +27,57 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+Target = tuple[str, int, str]  # host, port, path
+
 
 @dataclass(frozen=True)
 class Job:
-    host: str
-    port: int
-    raw: list[bytes]  # each request, fully encoded
+    targets: list[Target]
+    raw: list[bytes]  # each request, fully encoded for its target
+    target: list[int]  # each request's index in `targets`
     at: list[float]
     lanes: list[str]
-    connections: int
+    connections: int  # per target
+    clock: tuple[Target, dict[str, Any]] | None = None
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Job:
-        url = urlsplit(data["url"])
-        host, port, path = url.hostname or "127.0.0.1", url.port or 80, url.path
+        targets = [_target(url) for url in data.get("urls") or [data["url"]]]
         common = data.get("headers", {})
-        raw, at, lanes = [], [], []
+        raw, target, at, lanes = [], [], [], []
+        sent: dict[str, int] = {}  # per lane, requests so far
         for offset, lane, body, headers in data["requests"]:
-            payload = body.encode()
-            lines = [
-                f"POST {path} HTTP/1.1",
-                f"Host: {host}:{port}",
-                "Content-Type: application/json",
-                f"Content-Length: {len(payload)}",
-            ]
-            lines += [f"{k}: {v}" for k, v in {**common, **headers}.items()]
-            raw.append(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+            # The lane's n-th request, shifted by the lane's own number: successive
+            # messages of a conversation alternate, and the lanes start on every target.
+            n = sent.setdefault(lane, len(sent))
+            sent[lane] = n + 1
+            index = n % len(targets)
+            raw.append(_request(targets[index], body.encode(), {**common, **headers}))
+            target.append(index)
             at.append(float(offset))
             lanes.append(str(lane))
-        return cls(host, port, raw, at, lanes, int(data.get("connections", 64)))
+        clock = None
+        if data.get("clock"):
+            clock = (_target(data["clock"]["url"]), dict(data["clock"].get("body", {})))
+        connections = int(data.get("connections", 64))
+        return cls(targets, raw, target, at, lanes, connections, clock)
+
+
+def _target(url: str) -> Target:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80, parts.path
+
+
+def _request(target: Target, payload: bytes, headers: dict[str, str]) -> bytes:
+    host, port, path = target
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+    ]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
 class Connection:
@@ -91,14 +119,17 @@ class Connection:
 
 
 async def run(job: Job) -> dict[str, Any]:
-    pool: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(job.connections):
-        pool.put_nowait(Connection(job.host, job.port))
+    pools: list[asyncio.Queue[Connection]] = []
+    for host, port, _path in job.targets:
+        pools.append(asyncio.Queue())
+        for _ in range(job.connections):
+            pools[-1].put_nowait(Connection(host, port))
     lanes: dict[str, asyncio.Lock] = {}
     results: list[list[float]] = [[0.0, 0.0, 0] for _ in job.raw]
 
     async def one(index: int) -> None:
         async with lanes.setdefault(job.lanes[index], asyncio.Lock()):
+            pool = pools[job.target[index]]
             conn = await pool.get()
             sent = time.monotonic()
             try:
@@ -118,6 +149,8 @@ async def run(job: Job) -> dict[str, Any]:
 
     cpu0 = _cpu()
     t0 = time.monotonic() + 0.05
+    if job.clock is not None:
+        t0 = await _announce(*job.clock)
     tasks = []
     i, n = 0, len(job.raw)
     while i < n:
@@ -129,9 +162,21 @@ async def run(job: Job) -> dict[str, Any]:
             await asyncio.sleep(min(0.002, max(0.0, t0 + job.at[i] - time.monotonic())))
     await asyncio.gather(*tasks)
     wall = time.monotonic() - t0
-    while not pool.empty():
-        pool.get_nowait().close()
+    for pool in pools:
+        while not pool.empty():
+            pool.get_nowait().close()
     return {"t0": t0, "wall": wall, "cpu": _cpu() - cpu0, "results": results}
+
+
+async def _announce(target: Target, body: dict[str, Any]) -> float:
+    """Tell `target` the start time; the clock starts once it answered."""
+    t0 = time.monotonic() + 0.1
+    conn = Connection(target[0], target[1])
+    status = await conn.post(_request(target, json.dumps({**body, "t0": t0}).encode(), {}))
+    conn.close()
+    if status != 200 or time.monotonic() >= t0:
+        raise RuntimeError(f"the clock announcement failed (HTTP {status}) or came late")
+    return t0
 
 
 def _cpu() -> float:

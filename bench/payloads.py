@@ -83,21 +83,28 @@ def whatsapp_body(wa_id: str, text: str, wamid: str) -> tuple[str, str]:
 
 
 def whatsapp_job(
-    url: str, tag: str, planned: Sequence[Planned], connections: int
+    urls: Sequence[str], tag: str, planned: Sequence[Planned], connections: int
 ) -> dict[str, Any]:
+    """Several `urls`: the requests alternate between them (bench/loadgen.py)."""
     requests = []
     for p in planned:
         body, signature = whatsapp_body(p.lane, p.text, f"wamid.bench.{tag}.{p.lane}.{p.seq}")
         requests.append([p.at, p.lane, body, {"X-Hub-Signature-256": signature}])
-    return {"url": url, "connections": connections, "requests": requests}
+    return {"urls": list(urls), "connections": connections, "requests": requests}
 
 
 def rocketchat_job(
-    url: str, planned: Sequence[Planned], bodies: Sequence[str], connections: int
+    urls: Sequence[str],
+    planned: Sequence[Planned],
+    bodies: Sequence[str],
+    connections: int,
+    clock: Mapping[str, Any],
 ) -> dict[str, Any]:
+    """`clock`: where the load generator announces its start (the fake's history)."""
     requests = [[p.at, p.lane, body, {}] for p, body in zip(planned, bodies, strict=True)]
     headers = {"X-RocketChat-Livechat-Token": config.RC_TOKEN}
-    return {"url": url, "connections": connections, "headers": headers, "requests": requests}
+    return {"urls": list(urls), "connections": connections, "headers": headers,
+            "requests": requests, "clock": dict(clock)}  # fmt: skip
 
 
 def write_job(path: Path, job: Mapping[str, Any]) -> Path:

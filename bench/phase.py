@@ -25,10 +25,13 @@ KEEP_UP = 0.95
 @dataclass(frozen=True)
 class Stream:
     name: str
-    url: str
+    urls: tuple[str, ...]  # several: the requests alternate between them (replicas)
     kind: str  # "whatsapp" (signed Meta webhooks) | "rocketchat" (Omnichannel webhooks)
     sink: str | None  # the fake whose arrivals count: "rc" | "graph" | None (acks only)
-    server: Child  # the process whose CPU is measured
+    servers: tuple[Child, ...]  # the processes whose CPU is measured (summed)
+
+    def cpu(self) -> float:
+        return sum(server.cpu() for server in self.servers)
 
 
 async def run(
@@ -43,19 +46,20 @@ async def run(
 ) -> dict[str, Any]:
     planned = plan(tag, rate, seconds, lanes)
     if stream.kind == "whatsapp":
-        job = whatsapp_job(stream.url, tag, planned, h.profile.connections)
+        job = whatsapp_job(stream.urls, tag, planned, h.profile.connections)
     else:
-        items = [[room_of[p.lane], p.text] for p in planned]
-        bodies = (await h.post("/agent_payloads", {"items": items}))["bodies"]
-        job = rocketchat_job(stream.url, planned, bodies, h.profile.connections)
+        items = [[room_of[p.lane], p.text, p.at] for p in planned]
+        made = await h.post("/agent_payloads", {"items": items})
+        clock = {"url": f"{h.control}/clock", "body": {"batch": made["batch"]}}
+        job = rocketchat_job(stream.urls, planned, made["bodies"], h.profile.connections, clock)
     await h.freeze()
     since = h.mark(stream.sink) if stream.sink else 0
-    server0, fakes0, wall0 = stream.server.cpu(), h.fakes.cpu(), time.monotonic()
+    server0, fakes0, wall0 = stream.cpu(), h.fakes.cpu(), time.monotonic()
     load = await h.load(job, f"{stream.name}-{tag}".replace(" ", "_").replace(">", ""))
     arrivals: list[Record] = []
     if stream.sink:
         arrivals = await h.wait_for(stream.sink, since, lambda r: _tag_of(r) == tag, len(planned))
-    server_cpu, fakes_cpu = stream.server.cpu() - server0, h.fakes.cpu() - fakes0
+    server_cpu, fakes_cpu = stream.cpu() - server0, h.fakes.cpu() - fakes0
     wall = time.monotonic() - wall0
     out = acknowledgements(rate, planned, load.results)
     out["statuses"] = load.statuses()

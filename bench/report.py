@@ -61,27 +61,36 @@ def figures(r: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def postgres_rows(r: Mapping[str, Any]) -> list[Row]:
-    """Scenarios 1-3 again with the bridge on PostgreSQL (`--postgres URL`), when run."""
+    """Scenarios 1-3 again with the bridge on PostgreSQL (`--postgres URL`), when run: one
+    replica, then two on the same database (requests alternating between them)."""
     pg = r.get("postgres")
     if not pg:
         return []
     rate = r["profile_rates"]["fixed_rate"]
-    c2a, a2c = pg["citizen_to_agent"], pg["agent_to_citizen"]
+    found = _relay_rows("PG 1 replica", pg, rate)
+    found.append(("PG cost", "peak RSS of the bridge", pg["memory"].get("hwm_mb"), "MB"))
+    if pg.get("two_replicas"):
+        found += _relay_rows("PG 2 replicas", pg["two_replicas"], rate)
+    return found
+
+
+def _relay_rows(label: str, found: Mapping[str, Any], rate: float) -> list[Row]:
+    c2a, a2c = found["citizen_to_agent"], found["agent_to_citizen"]
     return [
-        ("PG 1 ingest", "sustained acknowledged rate", c2a["ingest"]["sustained_rate"],
+        (f"{label}: ingest", "sustained acknowledged rate", c2a["ingest"]["sustained_rate"],
          "webhooks/s"),
-        ("PG 1 ingest", "max acknowledged rate", c2a["ingest"]["max_ack_rate"], "webhooks/s"),
-        ("PG 2 citizen→agent", "sustained relay rate (once, in order)",
+        (f"{label}: ingest", "max acknowledged rate", c2a["ingest"]["max_ack_rate"],
+         "webhooks/s"),
+        (f"{label}: citizen→agent", "sustained relay rate (once, in order)",
          c2a["relay"]["sustained_rate"], "msg/s"),
-        ("PG 2 citizen→agent", f"latency p50 / p99 at {rate:g}/s",
+        (f"{label}: citizen→agent", f"latency p50 / p99 at {rate:g}/s",
          (c2a["fixed"]["delivery"]["latency"]["p50_ms"],
           c2a["fixed"]["delivery"]["latency"]["p99_ms"]), "ms"),
-        ("PG 3 agent→citizen", "sustained relay rate (once, in order)",
+        (f"{label}: agent→citizen", "sustained relay rate (once, in order)",
          a2c["relay"]["sustained_rate"], "msg/s"),
-        ("PG 3 agent→citizen", f"latency p50 / p99 at {rate:g}/s",
+        (f"{label}: agent→citizen", f"latency p50 / p99 at {rate:g}/s",
          (a2c["fixed"]["delivery"]["latency"]["p50_ms"],
           a2c["fixed"]["delivery"]["latency"]["p99_ms"]), "ms"),
-        ("PG cost", "peak RSS of the bridge", pg["memory"].get("hwm_mb"), "MB"),
     ]  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench import checks, phase, series
+from bench.bridgeproc import Bridge
 from bench.harness import Harness
 from bench.payloads import expected_lanes, parse_tagged, plan, whatsapp_job
 from bench.phase import Stream
@@ -21,7 +22,7 @@ async def warm_up(
     planned = plan("warm", WARM_RATE, len(lanes) / WARM_RATE, lanes)
     since = h.mark("rc")
     load = await h.load(
-        whatsapp_job(f"{bridge_url}/webhooks/whatsapp", "warm", planned, h.profile.connections),
+        whatsapp_job([f"{bridge_url}/webhooks/whatsapp"], "warm", planned, h.profile.connections),
         "warm",
     )
     arrivals = await h.wait_for("rc", since, lambda r: _tag(r) == "warm", len(planned))
@@ -88,29 +89,46 @@ async def relay(
 
 
 async def bridge_scenarios(
-    h: Harness, bridge: Child, url: str, room_of: Mapping[str, str], failures: list[str]
+    h: Harness,
+    bridges: Sequence[Bridge],
+    room_of: Mapping[str, str],
+    failures: list[str],
+    *,
+    statuses: bool = True,
 ) -> dict[str, Any]:
-    inbound = Stream("bridge citizen>agent", f"{url}/webhooks/whatsapp", "whatsapp", "rc", bridge)
-    outbound = Stream(
-        "bridge agent>citizen", f"{url}/webhooks/rocketchat", "rocketchat", "graph", bridge
-    )
-    return {
-        "citizen_to_agent": await relay(h, inbound, "c", room_of, failures),
-        "agent_to_citizen": await relay(h, outbound, "a", room_of, failures),
-        "agent_to_citizen_statuses": await with_statuses(h, bridge, url, room_of, failures),
+    """Scenarios 1-3 through one bridge, or alternating between several replicas (one
+    database); then scenario 3+ through the first one, when `statuses`."""
+    name = "bridge" if len(bridges) == 1 else f"{len(bridges)} replicas"
+    # Runs on one database must not share message ids (the second would be deduplicated).
+    tag = "" if len(bridges) == 1 else f"r{len(bridges)}"
+    servers = tuple(b.child for b in bridges)
+    inbound = Stream(f"{name} citizen>agent", _urls(bridges, "whatsapp"), "whatsapp", "rc",
+                     servers)  # fmt: skip
+    outbound = Stream(f"{name} agent>citizen", _urls(bridges, "rocketchat"), "rocketchat",
+                      "graph", servers)  # fmt: skip
+    found = {
+        "citizen_to_agent": await relay(h, inbound, f"{tag}c", room_of, failures),
+        "agent_to_citizen": await relay(h, outbound, f"{tag}a", room_of, failures),
     }
+    if statuses:
+        found["agent_to_citizen_statuses"] = await with_statuses(h, bridges[0], room_of,
+                                                                 failures)  # fmt: skip
+    return found
+
+
+def _urls(bridges: Sequence[Bridge], source: str) -> tuple[str, ...]:
+    return tuple(f"{b.url}/webhooks/{source}" for b in bridges)
 
 
 async def with_statuses(
-    h: Harness, bridge: Child, url: str, room_of: Mapping[str, str], failures: list[str]
+    h: Harness, bridge: Bridge, room_of: Mapping[str, str], failures: list[str]
 ) -> dict[str, Any]:
     """Agent replies again, now with the `sent`/`delivered`/`read` webhooks Meta sends for
     each of them (2.5 per reply on average): ingest load on the same bridge."""
-    stream = Stream(
-        "bridge agent>citizen+st", f"{url}/webhooks/rocketchat", "rocketchat", "graph", bridge
-    )
+    stream = Stream("bridge agent>citizen+st", _urls([bridge], "rocketchat"), "rocketchat",
+                    "graph", (bridge.child,))  # fmt: skip
     before = await h.get("/counts")
-    switch = {"graph_webhook_url": f"{url}/webhooks/whatsapp", "graph_statuses": True}
+    switch = {"graph_webhook_url": f"{bridge.url}/webhooks/whatsapp", "graph_statuses": True}
     await h.post("/configure", switch)
     try:
         # Past the rate the relay keeps up with, each step only piles up status webhooks
@@ -136,8 +154,8 @@ async def baseline_scenarios(
     h: Harness, baseline: Child, room_of: Mapping[str, str], failures: list[str]
 ) -> dict[str, Any]:
     url = str(baseline.info["url"])
-    ack = Stream("bare aiohttp ack", f"{url}/ack", "whatsapp", None, baseline)
-    forward = Stream("bare aiohttp forward", f"{url}/forward", "whatsapp", "rc", baseline)
+    ack = Stream("bare aiohttp ack", (f"{url}/ack",), "whatsapp", None, (baseline,))
+    forward = Stream("bare aiohttp forward", (f"{url}/forward",), "whatsapp", "rc", (baseline,))
     lanes = list(room_of)
     ack_steps = await series.rising(
         h,

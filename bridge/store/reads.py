@@ -69,7 +69,11 @@ class Reads:
         return {r[0]: r[1] for r in rows}
 
     async def counters(self) -> list[CounterRecord]:
-        rows = await self._read("SELECT day, name, label, value FROM counter ORDER BY day, name")
+        # PostgreSQL keeps a counter in several slots (its migration 0002): summed here.
+        rows = await self._read(
+            "SELECT day, name, label, CAST(SUM(value) AS BIGINT) FROM counter"
+            " GROUP BY day, name, label ORDER BY day, name"
+        )
         return [CounterRecord(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def excerpt(self, whatsapp_id: str) -> str | None:

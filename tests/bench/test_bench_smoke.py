@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.checks import check
+from bench.loadgen import Job
 from bench.payloads import parse_tagged, tagged
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,3 +95,14 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert {t["figure"] for t in result["targets"]} >= {"ingest_rate", "relay_p99_ms"}
     markdown = (tmp_path / "latest.md").read_text(encoding="utf-8")
     assert markdown.startswith("# Bridge benchmark") and "Correctness: OK" in markdown
+
+
+def test_the_load_generator_alternates_each_conversation_between_replicas() -> None:
+    requests = [[i * 0.01, lane, "{}", {}] for i, lane in enumerate(["a", "b", "a", "b", "a"])]
+    job = Job.load({"urls": ["http://127.0.0.1:1/x", "http://127.0.0.1:2/y"],
+                    "requests": requests})  # fmt: skip
+    assert job.target == [0, 1, 1, 0, 0]  # a: 0, 1, 0; b starts on the other replica
+    assert [job.targets[t][1] for t in job.target] == [1, 2, 2, 1, 1]
+    assert job.raw[1].startswith(b"POST /y HTTP/1.1\r\nHost: 127.0.0.1:2\r\n")
+    single = Job.load({"url": "http://127.0.0.1:1/x", "requests": requests})
+    assert single.target == [0] * 5 and single.clock is None

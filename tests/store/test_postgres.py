@@ -15,6 +15,8 @@ from bridge.core.decide import Decision
 from bridge.core.model import ConversationKey, SendText, WaId
 from bridge.core.storage import ByKey, Event, Finish, Hold, Settlement
 from bridge.store.postgres import PostgresStore
+from bridge.store.postgres.schema import migrations
+from bridge.store.postgres.store import NOTIFY_COALESCE
 from tests.store.backends import POSTGRES_URL, fresh_schema
 
 KEY = ConversationKey("1122334455667", WaId("5511912345678"))
@@ -52,7 +54,7 @@ async def test_two_replicas_starting_together_migrate_once(
     open_one, admin = replicas
     await asyncio.gather(open_one(), open_one())
     versions = [r[0] for r in await admin.fetch("SELECT version FROM schema_version")]
-    assert versions == [1]
+    assert versions == [number for number, _, _ in migrations()]
 
 
 async def test_work_queued_by_one_replica_wakes_the_other(
@@ -69,6 +71,53 @@ async def test_work_queued_by_one_replica_wakes_the_other(
     watching.cancel()
     with pytest.raises(asyncio.CancelledError):
         await watching
+
+
+async def test_a_replica_ignores_its_own_notifications_and_coalesces_the_others(
+    replicas: tuple[Open, asyncpg.Connection],
+) -> None:
+    open_one, admin = replicas
+    first, second = await open_one(), await open_one()
+    own, others = asyncio.Event(), [0]
+    second_woken = asyncio.Event()
+
+    def other() -> None:
+        others[0] += 1
+        second_woken.set()
+
+    watching = [asyncio.create_task(first.watch(own.set)), asyncio.create_task(second.watch(other))]
+    await asyncio.sleep(0.2)  # LISTEN is in place
+    await first.apply([queue("oi")])
+    async with asyncio.timeout(5):
+        await second_woken.wait()
+    await asyncio.sleep(3 * NOTIFY_COALESCE)
+    assert not own.is_set()  # its own outbox was woken in-process already
+    # Twenty NOTIFYs from elsewhere, all delivered at one commit: one wake-up.
+    await admin.execute(
+        "SELECT pg_notify('bridge_outbox', 'elsewhere') FROM generate_series(1, 20)"
+    )
+    await asyncio.sleep(3 * NOTIFY_COALESCE)
+    assert others[0] == 2
+    for task in watching:
+        task.cancel()
+    await asyncio.gather(*watching, return_exceptions=True)
+
+
+async def test_counters_from_many_connections_add_up_to_one_figure(
+    replicas: tuple[Open, asyncpg.Connection],
+) -> None:
+    open_one, admin = replicas
+    first, second = await open_one(), await open_one()
+
+    def said(n: int) -> Event:
+        key = ConversationKey(KEY.phone_number_id, WaId(f"55119000{n:05d}"))
+        return Event(ByKey(key), lambda conv: Decision(conv, counters=(("said", "x"),)))
+
+    # Concurrent transactions on several pooled connections of two replicas.
+    await asyncio.gather(*(store.apply([said(n)]) for n in range(40) for store in (first, second)))
+    assert [(c.name, c.label, c.value) for c in await first.counters()] == [("said", "x", 80)]
+    slots = await admin.fetchval("SELECT COUNT(*) FROM counter")
+    assert slots > 1  # the figure lives in several rows: no one row every transaction locks
 
 
 async def test_one_replica_leads_until_its_session_ends(

@@ -1,11 +1,9 @@
 """The PostgreSQL backend of the storage port, for several bridge replicas on one
 database (issue #11). asyncpg, a connection pool; each event is its own transaction with
 its conversation locked (FOR UPDATE), so replicas serialise per conversation in the
-database; claims take free lanes with FOR UPDATE SKIP LOCKED under a lease.
-
-Not done yet (issue #11 stays open): LISTEN/NOTIFY between replicas (each replica's outbox
-polls), a leader for the reconciler, migrate-store, and the two-replica tests and
-benchmark."""
+database; claims take free lanes with FOR UPDATE SKIP LOCKED under a lease; LISTEN/NOTIFY
+wakes the other replicas' outboxes (each still polls); the reconciler's leader holds an
+advisory lock (lead())."""
 
 from __future__ import annotations
 
@@ -15,6 +13,7 @@ import functools
 import hashlib
 import itertools
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
@@ -65,6 +64,11 @@ RETRIES = 4  # a deadlock victim's transaction, again
 
 
 CHANNEL = "bridge_outbox"  # NOTIFY channel: outbox work was queued
+# Another replica's NOTIFYs wake this one's outbox at most this often: the replica that
+# queued the work claims it itself at once; another replica is needed only when it
+# cannot (no free slot, or it died right after the commit), so one claim per window is
+# enough, instead of one wasted claim transaction per message and replica.
+NOTIFY_COALESCE = 0.1
 
 
 @functools.lru_cache(maxsize=64)
@@ -77,6 +81,13 @@ def numbered(sql: str) -> str:
 def _lock_key(role: str) -> int:
     """A stable 63-bit advisory lock key for a role name."""
     return int.from_bytes(hashlib.sha256(f"bridge:{role}".encode()).digest()[:8]) >> 1
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """The pool's connections never change their session (no SET, LISTEN or session
+    advisory lock: watch() and lead() use connections of their own; migrations unlock),
+    so asyncpg's reset query on every release, one more round trip per transaction, is
+    skipped. asyncpg still rolls back a transaction left open before calling this."""
 
 
 def _order_key(find: Find) -> object:
@@ -93,6 +104,7 @@ class PostgresStore(Reads):
         self._connect_options = connect_options
         self._clock = clock
         self._claims = itertools.count(1)
+        self._origin = secrets.token_hex(8)  # our own NOTIFYs carry it (watch)
         # Events submitted by this process for one conversation run in the order they came
         # (asyncio.Lock wakes waiters in order); between replicas the row lock orders them.
         self._in_order = KeyedLock()
@@ -110,7 +122,11 @@ class PostgresStore(Reads):
         `server_settings` (e.g. a search_path) apply to every connection."""
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=max_size, server_settings=server_settings
+                url,
+                min_size=1,
+                max_size=max_size,
+                server_settings=server_settings,
+                reset=_keep_session,
             )
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
@@ -133,7 +149,7 @@ class PostgresStore(Reads):
         for attempt in range(RETRIES):
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
-                    return await work(PgTx(conn, self._clock()))
+                    return await work(PgTx(conn, self._clock(), self._origin))
             except asyncpg.TransactionRollbackError as exc:
                 log.warning("store.transaction_retried", error=type(exc).__name__)
                 if attempt == RETRIES - 1:
@@ -202,17 +218,32 @@ class PostgresStore(Reads):
 
     async def watch(self, wake: Callable[[], None]) -> None:
         """LISTEN on a connection of its own: every transaction that queues outbox work
-        NOTIFYs (delivered at its commit), so a replica delivers what another queued at
-        once instead of at its next poll. A lost connection ends this with an error and
-        the supervisor starts it again; the outbox polls meanwhile."""
+        NOTIFYs (delivered at its commit), so a replica delivers what another queued
+        without waiting for its next poll. Our own NOTIFYs are ignored (the outbox that
+        queued the work was woken in-process), the others' coalesced (NOTIFY_COALESCE).
+        A lost connection ends this with an error and the supervisor starts it again;
+        the outbox polls meanwhile."""
         conn = await asyncpg.connect(self._url, **self._connect_options)
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
+        loop = asyncio.get_running_loop()
+        pending: list[asyncio.TimerHandle] = []
+
+        def fire() -> None:
+            pending.clear()
+            wake()
+
+        def heard(_conn: object, _pid: int, _channel: str, origin: str) -> None:
+            if origin != self._origin and not pending:
+                pending.append(loop.call_later(NOTIFY_COALESCE, fire))
+
         try:
-            await conn.add_listener(CHANNEL, lambda *_args: wake())
+            await conn.add_listener(CHANNEL, heard)
             await lost.wait()
             raise StorageUnavailable("the LISTEN connection was lost")
         finally:
+            for handle in pending:
+                handle.cancel()
             await conn.close()
 
     @contextlib.asynccontextmanager

@@ -60,9 +60,11 @@ def day_of(now: float) -> str:
 class PgTx:
     """One unit's view of an open transaction. `now` is read once per unit."""
 
-    def __init__(self, conn: Conn, now: float) -> None:
+    def __init__(self, conn: Conn, now: float, origin: str = "") -> None:
+        """`origin`: the store's own name, the payload of its NOTIFYs (store.watch)."""
         self.conn = conn
         self.now = now
+        self.origin = origin
 
     # --- conversations ------------------------------------------------------------------
 
@@ -151,8 +153,10 @@ class PgTx:
 
     async def count(self, name: str, label: str = "", by: int = 1) -> None:
         await self.conn.execute(
-            "INSERT INTO counter (day, name, label, value) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (day, name, label) DO UPDATE SET value = counter.value + excluded.value",
+            "INSERT INTO counter (day, name, label, value, slot)"
+            " VALUES ($1, $2, $3, $4, pg_backend_pid() % 16)"
+            " ON CONFLICT (day, name, label, slot)"
+            " DO UPDATE SET value = counter.value + excluded.value",
             day_of(self.now), name, label, by,
         )  # fmt: skip
 
@@ -194,7 +198,7 @@ class PgTx:
             count += 1
         if count:
             # Delivered to the other replicas' LISTEN at commit, not before (store.watch).
-            await self.conn.execute("SELECT pg_notify('bridge_outbox', '')")
+            await self.conn.execute("SELECT pg_notify('bridge_outbox', $1)", self.origin)
         return count
 
     async def claim(self, lease: str, limit: int, until: float) -> tuple[list[Claim], int]:
