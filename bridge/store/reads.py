@@ -72,7 +72,7 @@ class Reads:
         # PostgreSQL keeps a counter in several slots (its migration 0002): summed here.
         rows = await self._read(
             "SELECT day, name, label, CAST(SUM(value) AS BIGINT) FROM counter"
-            " GROUP BY day, name, label ORDER BY day, name"
+            " GROUP BY day, name, label ORDER BY day, name, label"
         )
         return [CounterRecord(r[0], r[1], r[2], r[3]) for r in rows]
 

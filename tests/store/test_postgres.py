@@ -12,8 +12,9 @@ import asyncpg
 import pytest
 
 from bridge.core.decide import Decision
-from bridge.core.model import ConversationKey, SendText, WaId
-from bridge.core.storage import ByKey, Event, Finish, Hold, Settlement
+from bridge.core.model import ConversationKey, OpenRoom, SendText, WaId
+from bridge.core.storage import Applied, ByKey, Event, Finish, Hold, Settlement
+from bridge.store import SqliteStore
 from bridge.store.postgres import PostgresStore
 from bridge.store.postgres.schema import migrations
 from bridge.store.postgres.store import NOTIFY_COALESCE
@@ -209,3 +210,56 @@ async def test_a_held_settlement_and_a_release_do_not_deadlock(
         await second.apply([release])  # whichever came first, the row is due again now
         [claimed] = (await first.claim("replica-a", 1, lease=60)).claims
         await first.settle(Settlement(claimed, Finish()))
+
+
+async def test_counters_contacts_and_lanes_are_written_as_sqlite_writes_them() -> None:
+    """One event's counters (repeats included) in one statement, a contact started with
+    its values, and an outbox row with its lane in one: the same figures as SQLite's."""
+    now = 1_780_000_000.0
+    other = ConversationKey(KEY.phone_number_id, WaId("5511987654321"))
+    events = [
+        Event(ByKey(KEY), lambda conv: Decision(
+            conv,
+            (OpenRoom("Geral", "transcrito", priority="alta", topic="boleto"), SendText("a")),
+            (("contact", ""), ("handoff", "Geral"), ("said", "x"), ("said", "x"), ("said", "")),
+        )),
+        Event(ByKey(KEY), lambda conv: Decision(
+            conv, (SendText("b"), SendText("c")), (("agent_message", ""), ("said", "x"))
+        )),
+        Event(ByKey(other), lambda conv: Decision(conv, (), (("contact", ""),))),
+        Event(ByKey(other), lambda conv: Decision(conv, (), (("ended", "timeout"),))),
+    ]  # fmt: skip
+    sqlite = await SqliteStore.open(":memory:", clock=lambda: now)
+    async with fresh_schema("same") as name:
+        settings = {"search_path": name}
+        postgres = await PostgresStore.open(
+            POSTGRES_URL, clock=lambda: now, server_settings=settings
+        )
+        try:
+            written = []
+            for store in (sqlite, postgres):
+                applied = await store.apply(events)
+                claimed = await store.claim("test", 10, 30)
+                written.append((
+                    [a.enqueued for a in applied if isinstance(a, Applied)],
+                    # Their read orders by day and name only.
+                    sorted(await store.counters(), key=lambda c: (c.day, c.name, c.label)),
+                    await store.contacts(0, 4e9),
+                    sorted((c.row.destination, c.row.command) for c in claimed.claims),
+                ))  # fmt: skip
+        finally:
+            await postgres.close()
+            await sqlite.close()
+    for sqlite_part, postgres_part in zip(*written, strict=True):
+        assert sqlite_part == postgres_part
+    enqueued, counters, contacts, heads = written[1]
+    assert enqueued == [2, 2, 0, 0]
+    assert [(c.name, c.label, c.value) for c in counters if c.name == "said"] == [
+        ("said", "", 1),
+        ("said", "x", 3),
+    ]
+    assert [(c.topic, c.department, c.priority, c.outcome) for c in contacts] == [
+        ("boleto", "Geral", "alta", "handed_off"),
+        ("", "", "", "abandoned_bot"),
+    ]
+    assert len(heads) == 2  # one lane per destination, each headed by its first row

@@ -6,7 +6,8 @@ checks its lease under the lane's lock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -51,6 +52,30 @@ if TYPE_CHECKING:
 log = structlog.get_logger("bridge.store.postgres")
 
 EXCERPT = 80
+
+# One command into the outbox and its lane, in one statement (one round trip while the
+# transaction holds its row locks). The lane's insert reads the new row's id from the
+# outbox's RETURNING, and a lane row it conflicts with is updated as its own statement
+# did before: ON CONFLICT acts on the latest committed row, not the statement's snapshot.
+_QUEUED = (
+    "INSERT INTO outbox (conversation_id, destination, command, next_attempt_at, created_at)"
+    " VALUES ($1, $2, $3, $4, $4) RETURNING id, conversation_id, destination, next_attempt_at"
+)
+# DO UPDATE (a no-op), not DO NOTHING: it waits for a settlement holding the lane, which
+# may be about to delete it for want of a next row it cannot see yet; then this row
+# becomes the head of a fresh lane instead of being left out.
+_LANE = (
+    "INSERT INTO lane (conversation_id, destination, head_id, due_at)"
+    " SELECT conversation_id, destination, id, next_attempt_at FROM queued"
+    " ON CONFLICT (conversation_id, destination) DO UPDATE SET head_id = lane.head_id"
+)
+ENQUEUE = f"WITH queued AS ({_QUEUED}) {_LANE}"
+# The last command of a transaction also NOTIFYs, in the same statement: a data-modifying
+# WITH runs to completion though the main query does not read it, and the NOTIFY is
+# delivered to the other replicas' LISTEN at commit, not before (store.watch).
+ENQUEUE_AND_NOTIFY = (
+    f"WITH queued AS ({_QUEUED}), laned AS ({_LANE}) SELECT pg_notify('bridge_outbox', $5)"
+)
 
 
 def day_of(now: float) -> str:
@@ -103,8 +128,7 @@ class PgTx:
         conv = decision.conversation
         if conv != before:
             await self.save(conv)
-        for name, label in decision.counters:
-            await self.count(name, label)
+        await self.count_all(decision.counters)
         await self.contact(conv, contact_change(decision.counters, decision.commands, self.now))
         for survey in decision.surveys:
             await self.conn.execute(
@@ -119,14 +143,20 @@ class PgTx:
     async def contact(self, conv: Conversation, change: ContactChange | None) -> None:
         if change is None:
             return
-        if change.start:
-            await self.conn.execute(
-                "INSERT INTO contact (conversation_id, phone_number_id, started_at)"
-                " VALUES ($1, $2, $3)",
-                conv.id, conv.key.phone_number_id, self.now,
-            )  # fmt: skip
         columns = [(c, v, False) for c, v in change.always] + [(c, v, True) for c, v in change.once]
         columns = [item for item in columns if item[0] in COLUMNS]  # the core's fixed set
+        if change.start:
+            # A new contact takes the change's values as it is inserted, in one statement:
+            # the same as inserting it and then updating it, for all of a new row's columns
+            # are unset ('' or NULL), so a "once" value is taken as an "always" one is.
+            names = "".join(f", {c}" for c, _, _ in columns)
+            marks = "".join(f", ${n}" for n in range(4, len(columns) + 4))
+            await self.conn.execute(
+                f"INSERT INTO contact (conversation_id, phone_number_id, started_at{names})"
+                f" VALUES ($1, $2, $3{marks})",
+                conv.id, conv.key.phone_number_id, self.now, *(v for _, v, _ in columns),
+            )  # fmt: skip
+            return
         if not columns:
             return
         assignments = ", ".join(
@@ -152,12 +182,27 @@ class PgTx:
         return inserted is not None
 
     async def count(self, name: str, label: str = "", by: int = 1) -> None:
+        await self._add({(name, label): by})
+
+    async def count_all(self, counters: Iterable[tuple[str, str]]) -> None:
+        """Each (name, label) once per occurrence, in one statement: repeats are summed
+        here first, for one INSERT ... ON CONFLICT DO UPDATE cannot update a row twice."""
+        await self._add(Counter(counters))
+
+    async def _add(self, totals: Mapping[tuple[str, str], int]) -> None:
+        if not totals:
+            return
+        # Sorted: two transactions whose connections share a slot take its rows' locks in
+        # the same order (opposite orders would deadlock).
+        keys = sorted(totals)
         await self.conn.execute(
             "INSERT INTO counter (day, name, label, value, slot)"
-            " VALUES ($1, $2, $3, $4, pg_backend_pid() % 16)"
+            " SELECT $1, n, l, v, pg_backend_pid() % 16"
+            " FROM unnest($2::text[], $3::text[], $4::bigint[]) AS t(n, l, v)"
             " ON CONFLICT (day, name, label, slot)"
             " DO UPDATE SET value = counter.value + excluded.value",
-            day_of(self.now), name, label, by,
+            day_of(self.now), [name for name, _ in keys], [label for _, label in keys],
+            [totals[key] for key in keys],
         )  # fmt: skip
 
     async def link(self, link: Link, conv_id: int) -> None:
@@ -179,27 +224,17 @@ class PgTx:
     # --- the outbox's lanes -------------------------------------------------------------
 
     async def enqueue(self, conv_id: int, commands: Iterable[Command]) -> int:
-        count = 0
-        for command in commands:
-            row_id = await self.conn.fetchval(
-                "INSERT INTO outbox (conversation_id, destination, command, next_attempt_at,"
-                " created_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
-                conv_id, command.destination.value, command_to_json(command), self.now,
-            )  # fmt: skip
-            # DO UPDATE (a no-op), not DO NOTHING: it waits for a settlement holding the
-            # lane, which may be about to delete it for want of a next row it cannot see
-            # yet; then this row becomes the head of a fresh lane instead of being left out.
-            await self.conn.execute(
-                "INSERT INTO lane (conversation_id, destination, head_id, due_at)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (conversation_id, destination)"
-                " DO UPDATE SET head_id = lane.head_id",
-                conv_id, command.destination.value, row_id, self.now,
-            )  # fmt: skip
-            count += 1
-        if count:
-            # Delivered to the other replicas' LISTEN at commit, not before (store.watch).
-            await self.conn.execute("SELECT pg_notify('bridge_outbox', $1)", self.origin)
-        return count
+        """One statement per command (not one for all: two commands to one lane would have
+        its upsert touch the lane's row twice); the last also NOTIFYs, once per
+        transaction, with our origin (store.watch)."""
+        queued = list(commands)
+        for n, command in enumerate(queued, start=1):
+            args = (conv_id, command.destination.value, command_to_json(command), self.now)
+            if n < len(queued):
+                await self.conn.execute(ENQUEUE, *args)
+            else:
+                await self.conn.execute(ENQUEUE_AND_NOTIFY, *args, self.origin)
+        return len(queued)
 
     async def claim(self, lease: str, limit: int, until: float) -> tuple[list[Claim], int]:
         claims: list[Claim] = []
@@ -271,8 +306,7 @@ class PgTx:
         await self._change(row.id, s.change)
         for link in s.links:
             await self.link(link, row.conversation_id)
-        for name, label in s.counters:
-            await self.count(name, label)
+        await self.count_all(s.counters)
         if s.step is not None and (conv := await self.find(ById(row.conversation_id))):
             await self.write(conv, s.step(conv, await self.pending(row.conversation_id)))
         if isinstance(s.change, Reschedule):
