@@ -85,7 +85,12 @@ def build_app(
     whatsapp = WhatsAppWebhook(lambda: parts().intake, apps_of(settings), verify_tokens(settings))
     # Several replicas (PostgreSQL): an agent's message first replays what the room holds
     # that no replica has seen yet, so a webhook lost with a dying replica is not overtaken.
-    in_order = (lambda room: parts().reconciler.replay_room(room)) if settings.replicated else None  # noqa: PLW0108 - parts() exists only once the app runs
+    in_order = None
+    if settings.replicated:
+
+        async def in_order(room: str, arriving: frozenset[str]) -> int:
+            return await parts().reconciler.replay_room(room, arriving)  # built when the app runs
+
     rocketchat = RocketChatWebhook(
         lambda: parts().intake, settings.rocketchat_webhook_token.get_secret_value(), in_order
     )

@@ -82,11 +82,15 @@ class Reconciler:
             log.info("reconcile.replayed", events=replayed, rooms=len(rooms))
         return replayed
 
-    async def replay_room(self, room_id: str) -> int:
-        """What the room's history holds that the bridge has not seen, applied oldest first
+    async def replay_room(self, room_id: str, arriving: frozenset[str] = frozenset()) -> int:
+        """What the room's history holds before the messages `arriving` (the event ids of
+        the webhook being handled) that the bridge has not seen, applied oldest first
         (each deduplicated by its event id, like a late webhook). With several replicas an
         agent's message whose webhook reached a replica as it died is retried by Rocket.Chat
         only ~20 s later; running this before a later message keeps the citizen's order.
+        It stops at the arriving ones: they are the webhook's own to apply (applying them
+        here would make the webhook's a duplicate transaction), and what follows them in
+        the history has webhooks of its own on the way, which must not overtake them.
         Best effort: a history that cannot be read leaves the order to the webhooks."""
         storage = self._intake.storage
         conv = await storage.room_conversation(room_id)
@@ -98,7 +102,13 @@ class Reconciler:
         except DeliveryError as exc:
             log.warning("reconcile.order_unchecked", conversation=conv.id, reason=exc.reason)
             return 0
-        found = [(e, _event_id(e)) for e in events_from_history(conv, history)]
+        found: list[tuple[RoomEvent, str]] = []
+        for event in events_from_history(conv, history):
+            if (event_id := _event_id(event)) in arriving:
+                break
+            found.append((event, event_id))
+        if not found:
+            return 0
         # One read for what is known already: usually everything, and nothing is written.
         known = await storage.seen_ids("rocketchat", [i for _, i in found])
         events = [self._intake.room_event(e, i) for e, i in found if i not in known]

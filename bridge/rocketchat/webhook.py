@@ -31,10 +31,11 @@ class RocketChatWebhook:
         self,
         intake: Callable[[], Intake],
         token: str,
-        before_agent_message: Callable[[str], Awaitable[int]] | None = None,
+        before_agent_message: Callable[[str, frozenset[str]], Awaitable[int]] | None = None,
     ) -> None:
-        """`before_agent_message(room_id)` runs before an agent's message is taken (with
-        several replicas: the reconciler's replay of the room, for Rocket.Chat's order)."""
+        """`before_agent_message(room_id, event_ids)` runs before agents' messages are
+        taken (with several replicas: the reconciler's replay of the room up to them, for
+        Rocket.Chat's order)."""
         self._get_intake = intake
         self._token = token.encode()
         self._before_agent = before_agent_message
@@ -76,7 +77,7 @@ class RocketChatWebhook:
             log.warning("webhook.malformed", source="rocketchat", error=type(exc).__name__)
             return 0, "?"
         events: list[Event] = []
-        rooms: set[str] = set()
+        rooms: dict[str, set[str]] = {}  # room -> the agent messages' event ids
         for item in wire.parse(payload):
             if isinstance(item, wire.Invalid):
                 log.warning("webhook.item_recorded", source="rocketchat", reason=item.reason)
@@ -84,10 +85,10 @@ class RocketChatWebhook:
             else:
                 events.append(intake.room_event(*item))
                 if isinstance(item[0], AgentMessage):
-                    rooms.add(item[0].room_id)
+                    rooms.setdefault(item[0].room_id, set()).add(item[1])
         if self._before_agent is not None:
             for room in sorted(rooms):
-                await self._before_agent(room)
+                await self._before_agent(room, frozenset(rooms[room]))
         results = await intake.accept(events)
         for result in results:
             if isinstance(result, Failed):

@@ -89,3 +89,26 @@ async def test_a_reply_whose_webhook_was_lost_is_not_overtaken_by_the_next(env: 
     env.rc._send(lost)  # Rocket.Chat's own retry, at last
     await settled(env)
     assert len(env.citizen_texts()) == 2
+
+
+async def test_the_history_read_stops_at_the_arriving_reply(env: Env) -> None:
+    """The replay before an agent's message applies only what precedes it: the message is
+    the webhook's own to apply (once, not replayed and then found a duplicate), and a
+    newer one in the history waits for its own webhook rather than going first."""
+    await env.graph.citizen_says(CITIZEN, "oi")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = env.rc.open_room_ids()[0]
+    await settled(env)
+    live = env.rc.webhook_url
+    env.rc.webhook_url = "http://127.0.0.1:9/webhooks/rocketchat"  # both webhooks held back
+    await env.rc.agent_says(rid, "primeira")
+    await env.rc.agent_says(rid, "segunda")
+    await env.rc.wait_webhooks_idle()
+    env.rc.webhook_url = live
+    held = {p["messages"][-1]["msg"]: p for p in env.rc.webhook_payloads if p["type"] == "Message"}
+    env.rc._send(held["primeira"])
+    await settled(env)
+    assert env.citizen_texts() == ["*Ana Souza*: primeira"]
+    env.rc._send(held["segunda"])
+    await settled(env)
+    assert env.citizen_texts() == ["*Ana Souza*: primeira", "*Ana Souza*: segunda"]
