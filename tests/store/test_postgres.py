@@ -13,11 +13,11 @@ import pytest
 
 from bridge.core.decide import Decision
 from bridge.core.model import ConversationKey, OpenRoom, SendText, WaId
-from bridge.core.storage import Applied, ByKey, Event, Finish, Hold, Settlement
+from bridge.core.storage import Applied, ByKey, Event, Finish, Hold, Settlement, StorageUnavailable
 from bridge.store import SqliteStore
 from bridge.store.postgres import PostgresStore
 from bridge.store.postgres.schema import migrations
-from bridge.store.postgres.store import NOTIFY_COALESCE
+from bridge.store.postgres.store import NOTIFY_COALESCE, lock_key
 from tests.store.backends import POSTGRES_URL, fresh_schema
 
 KEY = ConversationKey("1122334455667", WaId("5511912345678"))
@@ -141,16 +141,26 @@ async def test_one_replica_leads_until_its_session_ends(
     follower = asyncio.create_task(lead(second, "second"))
     await asyncio.sleep(0.3)
     assert order == ["first"]  # the second waits
-    # The leader's process dies: its session ends and the lock with it.
-    await admin.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-        " AND granted AND pid != pg_backend_pid()"
-    )
+    # The leader's session ends (its process died, or only that connection was cut): the
+    # lock goes with it, and a leader still running stops leading at once.
+    await end_leader_session(admin, "reconciler")
     async with asyncio.timeout(5):
         await second_leads.wait()
+        with pytest.raises(StorageUnavailable, match="leadership"):
+            await leader
     assert order == ["first", "second"]
     gone.set()
-    await asyncio.gather(leader, follower, return_exceptions=True)
+    await follower
+
+
+async def end_leader_session(admin: asyncpg.Connection, role: str) -> None:
+    key = lock_key(await admin.fetchval("SELECT current_schema()"), role)
+    ended = await admin.fetchval(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
+        " AND granted AND classid::bigint = $1 AND objid::bigint = $2",
+        key >> 32, key & 0xFFFFFFFF,
+    )  # fmt: skip
+    assert ended == 1
 
 
 async def test_a_dead_replicas_lease_is_taken_over_and_its_late_settle_refused(

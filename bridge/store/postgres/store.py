@@ -78,9 +78,11 @@ def numbered(sql: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(marks)}", sql)
 
 
-def _lock_key(role: str) -> int:
-    """A stable 63-bit advisory lock key for a role name."""
-    return int.from_bytes(hashlib.sha256(f"bridge:{role}".encode()).digest()[:8]) >> 1
+def lock_key(schema: str, role: str) -> int:
+    """A stable 63-bit advisory lock key for a role of the bridge whose tables are in
+    `schema`: advisory locks are per database, and two bridges (a test and a production
+    one, two cities) may share a database in different schemas."""
+    return int.from_bytes(hashlib.sha256(f"bridge:{schema}:{role}".encode()).digest()[:8]) >> 1
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -250,13 +252,33 @@ class PostgresStore(Reads):
     async def lead(self, role: str) -> AsyncIterator[None]:
         """A session advisory lock on a connection of its own: PostgreSQL releases it when
         the leader's connection ends (a killed replica's socket closes), and the next
-        replica waiting here takes over."""
+        replica waiting here takes over. If that connection is lost while this replica
+        leads (a network cut, a restarted server), another may already lead: the work
+        inside is cancelled and StorageUnavailable raised, so the supervisor starts it
+        again, waiting for the lock."""
         conn = await asyncpg.connect(self._url, **self._connect_options)
+        task = asyncio.current_task()
+        assert task is not None
+        lost = False
+
+        def dropped(_conn: object) -> None:
+            nonlocal lost
+            lost = True
+            task.cancel()
+
         try:
-            await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(role))
+            schema = await conn.fetchval("SELECT current_schema()")
+            await conn.execute("SELECT pg_advisory_lock($1)", lock_key(schema, role))
             log.info("store.leading", role=role)
-            yield
+            conn.add_termination_listener(dropped)
+            try:
+                yield
+            except asyncio.CancelledError:
+                if lost and task.uncancel() == 0:
+                    raise StorageUnavailable(f"lost the {role} leadership's connection") from None
+                raise
         finally:
+            conn.remove_termination_listener(dropped)
             await conn.close()  # the lock goes with the session
 
     async def check_writable(self) -> None:
