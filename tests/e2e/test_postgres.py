@@ -66,27 +66,37 @@ async def test_export_and_forget_on_postgresql(env: Env) -> None:
     assert not env.rc.open_room_ids()
 
 
+DEAD = "http://127.0.0.1:9/webhooks/rocketchat"  # a replica that died, or is slow to answer
+
+
+async def room_with_agent(env: Env) -> str:
+    await env.graph.citizen_says(CITIZEN, "oi")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await settled(env)
+    return env.rc.open_room_ids()[0]
+
+
+async def held_back(env: Env, rid: str, *texts: str) -> dict[str, dict[str, Any]]:
+    """The agent says `texts`; their webhooks go nowhere. Each one's payload, by text."""
+    live, env.rc.webhook_url = env.rc.webhook_url, DEAD
+    for text in texts:
+        await env.rc.agent_says(rid, text)
+    await env.rc.wait_webhooks_idle()
+    env.rc.webhook_url = live
+    payloads = (p for p in env.rc.webhook_payloads if p["type"] == "Message")
+    return {p["messages"][-1]["msg"]: p for p in payloads if p["messages"][-1]["msg"] in texts}
+
+
 async def test_a_reply_whose_webhook_was_lost_is_not_overtaken_by_the_next(env: Env) -> None:
     """With replicas, a webhook that reached a replica as it died comes back only with
     Rocket.Chat's retry, ~20 s later; the next reply reads the room's history first, so
     the citizen gets both in the agent's order, once each."""
-    await env.graph.citizen_says(CITIZEN, "oi")
-    await until(lambda: bool(env.rc.open_room_ids()))
-    rid = env.rc.open_room_ids()[0]
-    await settled(env)
-    live = env.rc.webhook_url
-    env.rc.webhook_url = "http://127.0.0.1:9/webhooks/rocketchat"  # the replica that died
-    await env.rc.agent_says(rid, "primeira")
-    await env.rc.wait_webhooks_idle()
-    env.rc.webhook_url = live
+    rid = await room_with_agent(env)
+    lost = await held_back(env, rid, "primeira")
     await env.rc.agent_says(rid, "segunda")
     await settled(env)
     assert env.citizen_texts() == ["*Ana Souza*: primeira", "*Ana Souza*: segunda"]
-    lost = next(
-        p for p in env.rc.webhook_payloads
-        if p["type"] == "Message" and p["messages"][-1]["msg"] == "primeira"
-    )  # fmt: skip
-    env.rc._send(lost)  # Rocket.Chat's own retry, at last
+    env.rc._send(lost["primeira"])  # Rocket.Chat's own retry, at last
     await settled(env)
     assert len(env.citizen_texts()) == 2
 
@@ -95,17 +105,8 @@ async def test_the_history_read_stops_at_the_arriving_reply(env: Env) -> None:
     """The replay before an agent's message applies only what precedes it: the message is
     the webhook's own to apply (once, not replayed and then found a duplicate), and a
     newer one in the history waits for its own webhook rather than going first."""
-    await env.graph.citizen_says(CITIZEN, "oi")
-    await until(lambda: bool(env.rc.open_room_ids()))
-    rid = env.rc.open_room_ids()[0]
-    await settled(env)
-    live = env.rc.webhook_url
-    env.rc.webhook_url = "http://127.0.0.1:9/webhooks/rocketchat"  # both webhooks held back
-    await env.rc.agent_says(rid, "primeira")
-    await env.rc.agent_says(rid, "segunda")
-    await env.rc.wait_webhooks_idle()
-    env.rc.webhook_url = live
-    held = {p["messages"][-1]["msg"]: p for p in env.rc.webhook_payloads if p["type"] == "Message"}
+    rid = await room_with_agent(env)
+    held = await held_back(env, rid, "primeira", "segunda")
     env.rc._send(held["primeira"])
     await settled(env)
     assert env.citizen_texts() == ["*Ana Souza*: primeira"]
