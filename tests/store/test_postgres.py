@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import pytest
@@ -16,8 +17,10 @@ from bridge.core.model import ConversationKey, OpenRoom, SendText, WaId
 from bridge.core.storage import Applied, ByKey, Event, Finish, Hold, Settlement, StorageUnavailable
 from bridge.store import SqliteStore
 from bridge.store.postgres import PostgresStore
+from bridge.store.postgres import store as postgres_store
 from bridge.store.postgres.schema import migrations
 from bridge.store.postgres.store import NOTIFY_COALESCE, lock_key
+from bridge.supervisor import Supervisor
 from tests.store.backends import POSTGRES_URL, fresh_schema
 
 KEY = ConversationKey("1122334455667", WaId("5511912345678"))
@@ -151,6 +154,74 @@ async def test_one_replica_leads_until_its_session_ends(
     assert order == ["first", "second"]
     gone.set()
     await follower
+
+
+async def test_a_lock_connection_lost_as_the_work_fails_does_not_cancel_what_runs_next(
+    replicas: tuple[Open, asyncpg.Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncpg reports a lost connection through call_soon: the report may come after the
+    work has left lead() with its own error; it must not cancel the supervisor's restart."""
+    open_one, _ = replicas
+    store = await open_one()
+    connections: list[asyncpg.Connection] = []
+    connect = asyncpg.connect
+
+    async def recorded(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+        connections.append(await connect(*args, **kwargs))
+        return connections[-1]
+
+    monkeypatch.setattr(asyncpg, "connect", recorded)
+    runs, leads_again = 0, asyncio.Event()
+
+    async def reconciler() -> None:
+        nonlocal runs
+        runs += 1
+        async with store.lead("reconciler"):
+            if runs == 1:
+                connections[-1].terminate()  # the lock connection drops...
+                raise StorageUnavailable("the pool failed too")  # ...as the work fails
+            leads_again.set()
+            await asyncio.sleep(3600)
+
+    supervisor = Supervisor(backoff=0.05)
+    supervisor.add("reconciler", reconciler)
+    supervisor.start()
+    try:
+        async with asyncio.timeout(5):
+            await leads_again.wait()  # restarted, not cancelled for good
+        await asyncio.sleep(0.1)
+        assert supervisor.healthy()
+    finally:
+        await supervisor.stop()
+
+
+async def test_a_leader_whose_lock_connection_goes_silent_stops_leading(
+    replicas: tuple[Open, asyncpg.Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A network cut without a reset: nothing arrives any more, nothing says so. The
+    heartbeat's unanswered query ends the leadership."""
+    open_one, _ = replicas
+    store = await open_one()
+    connections: list[asyncpg.Connection] = []
+    connect = asyncpg.connect
+
+    async def recorded(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+        connections.append(await connect(*args, **kwargs))
+        return connections[-1]
+
+    monkeypatch.setattr(asyncpg, "connect", recorded)
+    monkeypatch.setattr(postgres_store, "LEAD_HEARTBEAT", 0.05)
+    monkeypatch.setattr(postgres_store, "LEAD_TIMEOUT", 0.2)
+
+    async def lead() -> None:
+        async with store.lead("reconciler"):
+            # The answers stop reaching us, as on a silently cut network.
+            connections[-1]._transport.pause_reading()
+            await asyncio.sleep(3600)
+
+    with pytest.raises(StorageUnavailable, match="leadership"):
+        async with asyncio.timeout(5):
+            await lead()
 
 
 async def end_leader_session(admin: asyncpg.Connection, role: str) -> None:

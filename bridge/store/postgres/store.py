@@ -78,6 +78,28 @@ def numbered(sql: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(marks)}", sql)
 
 
+LEAD_HEARTBEAT = 30.0  # seconds between two checks of a leader's lock connection
+LEAD_TIMEOUT = 10.0  # an answer slower than this: the connection is taken as lost
+
+
+async def _heartbeat(conn: asyncpg.Connection) -> None:
+    """Ends (with an error) when the connection no longer answers: asyncpg sets no TCP
+    keepalive, so a silent network cut would otherwise go unnoticed for hours."""
+    while True:
+        await asyncio.sleep(LEAD_HEARTBEAT)
+        async with asyncio.timeout(LEAD_TIMEOUT):
+            await conn.fetchval("SELECT 1")
+
+
+def _then(call: Callable[[], None]) -> Callable[[asyncio.Task[None]], None]:
+    def done(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("store.leader_heartbeat_failed", error=type(task.exception()).__name__)
+        call()
+
+    return done
+
+
 def lock_key(schema: str, role: str) -> int:
     """A stable 63-bit advisory lock key for a role of the bridge whose tables are in
     `schema`: advisory locks are per database, and two bridges (a test and a production
@@ -253,33 +275,48 @@ class PostgresStore(Reads):
         """A session advisory lock on a connection of its own: PostgreSQL releases it when
         the leader's connection ends (a killed replica's socket closes), and the next
         replica waiting here takes over. If that connection is lost while this replica
-        leads (a network cut, a restarted server), another may already lead: the work
-        inside is cancelled and StorageUnavailable raised, so the supervisor starts it
-        again, waiting for the lock."""
+        leads (a restarted server, a network cut: a heartbeat notices a silent one),
+        another may lead already: the work inside is cancelled and StorageUnavailable
+        raised, so the supervisor starts it again, waiting for the lock."""
         conn = await asyncpg.connect(self._url, **self._connect_options)
         task = asyncio.current_task()
         assert task is not None
-        lost = False
+        state = {"leading": False, "lost": False}
 
-        def dropped(_conn: object) -> None:
-            nonlocal lost
-            lost = True
-            task.cancel()
+        def dropped(_conn: object = None) -> None:
+            # asyncpg calls this through call_soon: it may come after the work has left
+            # on its own; cancelling then would hit whatever the task runs next.
+            if state["leading"]:
+                state["leading"] = False
+                state["lost"] = True
+                task.cancel()
 
+        heartbeat: asyncio.Task[None] | None = None
         try:
             schema = await conn.fetchval("SELECT current_schema()")
             await conn.execute("SELECT pg_advisory_lock($1)", lock_key(schema, role))
             log.info("store.leading", role=role)
+            state["leading"] = True
             conn.add_termination_listener(dropped)
+            heartbeat = asyncio.create_task(_heartbeat(conn))
+            heartbeat.add_done_callback(_then(dropped))
             try:
                 yield
             except asyncio.CancelledError:
-                if lost and task.uncancel() == 0:
+                if state["lost"] and task.uncancel() == 0:
                     raise StorageUnavailable(f"lost the {role} leadership's connection") from None
                 raise
         finally:
+            state["leading"] = False  # first, before any await (see dropped)
             conn.remove_termination_listener(dropped)
-            await conn.close()  # the lock goes with the session
+            if heartbeat is not None:
+                heartbeat.cancel()
+            # The lock goes with the session; a connection that stopped answering would
+            # hold a graceful close up for good.
+            if state["lost"]:
+                conn.terminate()
+            else:
+                await conn.close(timeout=LEAD_TIMEOUT)
 
     async def check_writable(self) -> None:
         """A transaction on a primary (a replica in recovery cannot take writes)."""
