@@ -20,6 +20,9 @@ CONTACT_COLUMNS = ", ".join(ContactRecord.__dataclass_fields__)
 
 
 class Reads:
+    # Where counters are read from: PostgreSQL adds its slots (its migration 0002).
+    COUNTERS = "counter"
+
     async def _read(self, sql: str, *args: object) -> list[Any]:
         """Rows of one query with `?` placeholders; StorageUnavailable when the database
         cannot answer."""
@@ -69,9 +72,8 @@ class Reads:
         return {r[0]: r[1] for r in rows}
 
     async def counters(self) -> list[CounterRecord]:
-        # PostgreSQL keeps a counter in several slots (its migration 0002): summed here.
         rows = await self._read(
-            "SELECT day, name, label, CAST(SUM(value) AS BIGINT) FROM counter"
+            f"SELECT day, name, label, CAST(SUM(value) AS BIGINT) FROM {self.COUNTERS} AS c"
             " GROUP BY day, name, label ORDER BY day, name, label"
         )
         return [CounterRecord(r[0], r[1], r[2], r[3]) for r in rows]

@@ -120,8 +120,26 @@ async def test_counters_from_many_connections_add_up_to_one_figure(
     # Concurrent transactions on several pooled connections of two replicas.
     await asyncio.gather(*(store.apply([said(n)]) for n in range(40) for store in (first, second)))
     assert [(c.name, c.label, c.value) for c in await first.counters()] == [("said", "x", 80)]
-    slots = await admin.fetchval("SELECT COUNT(*) FROM counter")
+    slots = await admin.fetchval("SELECT COUNT(*) FROM counter_slot")
     assert slots > 1  # the figure lives in several rows: no one row every transaction locks
+
+
+async def test_a_replica_of_the_previous_release_still_counts_during_a_rolling_upgrade(
+    replicas: tuple[Open, asyncpg.Connection],
+) -> None:
+    open_one, admin = replicas
+    store = await open_one()  # migrated to the newest schema
+    # The statement the previous release's replica runs, still running beside this one.
+    previous = (
+        "INSERT INTO counter (day, name, label, value) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (day, name, label) DO UPDATE SET value = counter.value + excluded.value"
+    )
+    await store.apply([Event(ByKey(KEY), lambda conv: Decision(conv, counters=(("said", ""),)))])
+    [record] = await store.counters()
+    day = record.day
+    await admin.execute(previous, day, "said", "", 2)
+    await admin.execute(previous, day, "said", "", 1)
+    assert [(c.name, c.value) for c in await store.counters()] == [("said", 4)]
 
 
 async def test_one_replica_leads_until_its_session_ends(

@@ -120,6 +120,12 @@ def _order_key(find: Find) -> object:
 
 
 class PostgresStore(Reads):
+    # `counter` holds what a replica of an earlier release counted, `counter_slot` the rest.
+    COUNTERS = (
+        "(SELECT day, name, label, value FROM counter"
+        " UNION ALL SELECT day, name, label, value FROM counter_slot)"
+    )
+
     def __init__(
         self, pool: asyncpg.Pool, clock: Clock, url: str, connect_options: dict[str, Any]
     ) -> None:

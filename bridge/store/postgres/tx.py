@@ -196,11 +196,11 @@ class PgTx:
         # the same order (opposite orders would deadlock).
         keys = sorted(totals)
         await self.conn.execute(
-            "INSERT INTO counter (day, name, label, value, slot)"
+            "INSERT INTO counter_slot (day, name, label, value, slot)"
             " SELECT $1, n, l, v, pg_backend_pid() % 16"
             " FROM unnest($2::text[], $3::text[], $4::bigint[]) AS t(n, l, v)"
             " ON CONFLICT (day, name, label, slot)"
-            " DO UPDATE SET value = counter.value + excluded.value",
+            " DO UPDATE SET value = counter_slot.value + excluded.value",
             day_of(self.now), [name for name, _ in keys], [label for _, label in keys],
             [totals[key] for key in keys],
         )  # fmt: skip
