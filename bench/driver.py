@@ -166,10 +166,8 @@ async def _two_replicas(  # noqa: PLR0917 - the run's parts
         database_url=database_url,
     )  # fmt: skip
     try:
-        found = await scenarios.bridge_scenarios(h, [first, second], room_of, failures,
-                                                 statuses=False)  # fmt: skip
-        found["memory"] = second.child.memory()
-        return found
+        return await scenarios.bridge_scenarios(h, [first, second], room_of, failures,
+                                                statuses=False)  # fmt: skip
     finally:
         await second.child.stop()
 

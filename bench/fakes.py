@@ -161,10 +161,10 @@ class Control:
     async def agent_payloads(self, request: web.Request) -> web.Response:
         """[[rid, text, at], ...] -> the Omnichannel webhook body of each new agent message,
         and the batch's number. A message enters the room's history only at its time, `at`
-        seconds after the clock the load generator announces (POST /clock): a real agent's
-        message is in the history from the moment its webhook leaves, and a replica's
-        ordering read (bridge/core/reconcile.py replay_room) must see what the agent has
-        sent so far, never the phase's future messages."""
+        seconds after the clock the load generator announces (POST /clock), when its webhook is
+        due to leave: a real agent's message is in the history from the moment its webhook
+        leaves, and a replica's ordering read (bridge/core/reconcile.py replay_room) must
+        see what the agent has sent so far, never the phase's future messages."""
         items = (await request.json())["items"]
         store = self.rc.store
         agent = store.agent(self.rc.default_agent, config.AGENT_NAME)

@@ -90,7 +90,8 @@ class Reconciler:
         only ~20 s later; running this before a later message keeps the citizen's order.
         It stops at the arriving ones: they are the webhook's own to apply (applying them
         here would make the webhook's a duplicate transaction), and what follows them in
-        the history has webhooks of its own on the way, which must not overtake them.
+        the history has webhooks of its own on the way, which must not overtake them; if
+        none of them is in the window read, nothing is replayed (all of it may be newer).
         Best effort: a history that cannot be read leaves the order to the webhooks."""
         storage = self._intake.storage
         conv = await storage.room_conversation(room_id)
@@ -107,6 +108,11 @@ class Reconciler:
             if (event_id := _event_id(event)) in arriving:
                 break
             found.append((event, event_id))
+        else:
+            if arriving:
+                # Not among the last RECENT: a late retry, a long burst, an edit edited
+                # again. What the window holds may all be newer: leave it to its webhooks.
+                return 0
         if not found:
             return 0
         # One read for what is known already: usually everything, and nothing is written.
