@@ -99,6 +99,10 @@ def contact_change(
                 always["topic"] = command.topic
     if not (start or always or once):
         return None
+    # A column both set and set-once in one decision (a handoff's topic beside an answer's,
+    # a resolution beside an ending) is set: as it would be in two decisions in a row, and
+    # a column named twice in one statement is an error on PostgreSQL.
+    once = {k: v for k, v in once.items() if k not in always}
     return ContactChange(start, tuple(always.items()), tuple(once.items()))
 
 

@@ -41,3 +41,11 @@ def test_times_are_stamped_once_and_refusals_overwrite() -> None:
 
 def test_counters_that_say_nothing_about_the_contact_change_nothing() -> None:
     assert contact_change([("citizen", ""), ("window_held", "")], (), 1.0) is None
+
+
+def test_a_column_set_and_set_once_in_one_decision_is_named_once() -> None:
+    room = OpenRoom("Urgente", "resumo", topic="Violência doméstica")
+    change = contact_change([("contact", ""), ("bot_answer", "direitos")], (room,), 3.0)
+    assert change is not None
+    assert dict(change.always)["topic"] == "Violência doméstica"
+    assert "topic" not in dict(change.once)

@@ -196,6 +196,16 @@ def message(n: int) -> CitizenMessage:
     return CitizenMessage(KEY, WaMessageId(f"wamid.{n}"), 1_700_000_000 + n, "Maria", f"oi {n}")
 
 
+async def test_an_answer_and_a_handoff_in_one_decision_make_one_contact(backend: Backend) -> None:
+    room = OpenRoom("Urgente", "resumo", topic="Violência doméstica")
+    counters = (("contact", ""), ("bot_answer", "direitos"), ("handoff", "Urgente"))
+    event = Event(ByKey(KEY), lambda c: Decision(c, (room,), counters=counters))
+    [result] = await backend.storage.apply([event])
+    assert isinstance(result, Applied)
+    [contact] = await backend.storage.contacts(0, 2**40)
+    assert (contact.topic, contact.department) == ("Violência doméstica", "Urgente")
+
+
 async def test_a_claim_hands_out_the_head_of_each_lane_only(backend: Backend) -> None:
     relay = RelayToRoom(message(1))
     opened = OpenRoom("Iluminação", "transcrição", {"cpf": "123"}, ("poste",), "urgent")
