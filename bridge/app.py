@@ -216,9 +216,9 @@ def _parts(
 
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(store.close)
-            traced = [app[METRICS].trace_config()]
+            timed = (app[METRICS].client_middleware(),)
             http = await stack.enter_async_context(
-                aiohttp.ClientSession(timeout=timeout, trace_configs=traced)
+                aiohttp.ClientSession(timeout=timeout, middlewares=timed)
             )
             graphs = {
                 number: GraphClient(

@@ -13,13 +13,13 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from yarl import URL
 
 from bridge.core.storage import (
     Applied,
@@ -163,26 +163,29 @@ class Metrics:
             result = "other"
         self.deliveries.labels(destination, result).inc()
 
-    def trace_config(self) -> aiohttp.TraceConfig:
-        """Times every request of the bridge's HTTP client session."""
-        config = aiohttp.TraceConfig()
+    def client_middleware(self) -> aiohttp.ClientMiddlewareType:
+        """Times every request of the bridge's HTTP client session, to its answer's headers.
+        A client middleware (one coroutine around the request), not a TraceConfig:
+        aiohttp's tracing awaits a signal at every step of every request, which cost about
+        a fifth of a Rocket.Chat call's client CPU (measured on the 2-core machine: 127 µs
+        per livechat/message with a TraceConfig, 102 µs with none)."""
 
-        async def start(_s: Any, context: SimpleNamespace, _p: Any) -> None:
-            context.started = time.perf_counter()
+        async def timed(
+            request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+        ) -> aiohttp.ClientResponse:
+            started = time.perf_counter()
+            try:
+                response = await handler(request)
+            except Exception:
+                self._observe(started, request.method, request.url, "error")
+                raise
+            self._observe(started, request.method, request.url, str(response.status))
+            return response
 
-        async def end(_s: Any, context: SimpleNamespace, params: Any) -> None:
-            self._observe(context, params.method, params.url, str(params.response.status))
+        return timed
 
-        async def failed(_s: Any, context: SimpleNamespace, params: Any) -> None:
-            self._observe(context, params.method, params.url, "error")
-
-        config.on_request_start.append(start)
-        config.on_request_end.append(end)
-        config.on_request_exception.append(failed)
-        return config
-
-    def _observe(self, context: SimpleNamespace, method: str, url: Any, status: str) -> None:
-        elapsed = time.perf_counter() - getattr(context, "started", time.perf_counter())
+    def _observe(self, started: float, method: str, url: URL, status: str) -> None:
+        elapsed = time.perf_counter() - started
         remote = self._remotes.get(f"{url.host}:{url.port}", "media")
         label = status if status == "error" else f"{status[0]}xx"
         self.remote_seconds.labels(remote, method, endpoint_label(url.path), label).observe(elapsed)
