@@ -174,21 +174,27 @@ async def test_one_replica_leads_until_its_session_ends(
     await follower
 
 
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[asyncpg.Connection]:
+    """Every connection asyncpg.connect makes from here on (lead() makes its own)."""
+    made: list[asyncpg.Connection] = []
+    connect = asyncpg.connect
+
+    async def recorded(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+        made.append(await connect(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(asyncpg, "connect", recorded)
+    return made
+
+
 async def test_a_lock_connection_lost_as_the_work_fails_does_not_cancel_what_runs_next(
-    replicas: tuple[Open, asyncpg.Connection], monkeypatch: pytest.MonkeyPatch
+    replicas: tuple[Open, asyncpg.Connection], connections: list[asyncpg.Connection]
 ) -> None:
     """asyncpg reports a lost connection through call_soon: the report may come after the
     work has left lead() with its own error; it must not cancel the supervisor's restart."""
     open_one, _ = replicas
     store = await open_one()
-    connections: list[asyncpg.Connection] = []
-    connect = asyncpg.connect
-
-    async def recorded(*args: Any, **kwargs: Any) -> asyncpg.Connection:
-        connections.append(await connect(*args, **kwargs))
-        return connections[-1]
-
-    monkeypatch.setattr(asyncpg, "connect", recorded)
     runs, leads_again = 0, asyncio.Event()
 
     async def reconciler() -> None:
@@ -214,20 +220,14 @@ async def test_a_lock_connection_lost_as_the_work_fails_does_not_cancel_what_run
 
 
 async def test_a_leader_whose_lock_connection_goes_silent_stops_leading(
-    replicas: tuple[Open, asyncpg.Connection], monkeypatch: pytest.MonkeyPatch
+    replicas: tuple[Open, asyncpg.Connection],
+    connections: list[asyncpg.Connection],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A network cut without a reset: nothing arrives any more, nothing says so. The
     heartbeat's unanswered query ends the leadership."""
     open_one, _ = replicas
     store = await open_one()
-    connections: list[asyncpg.Connection] = []
-    connect = asyncpg.connect
-
-    async def recorded(*args: Any, **kwargs: Any) -> asyncpg.Connection:
-        connections.append(await connect(*args, **kwargs))
-        return connections[-1]
-
-    monkeypatch.setattr(asyncpg, "connect", recorded)
     monkeypatch.setattr(postgres_store, "LEAD_HEARTBEAT", 0.05)
     monkeypatch.setattr(postgres_store, "LEAD_TIMEOUT", 0.2)
 
