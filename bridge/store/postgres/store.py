@@ -319,10 +319,11 @@ class PostgresStore(Reads):
                 heartbeat.cancel()
             # The lock goes with the session; a connection that stopped answering would
             # hold a graceful close up for good.
-            if state["lost"]:
+            if not state["lost"]:
+                with contextlib.suppress(Exception):  # never in place of the work's own error
+                    await conn.close(timeout=LEAD_TIMEOUT)
+            if not conn.is_closed():
                 conn.terminate()
-            else:
-                await conn.close(timeout=LEAD_TIMEOUT)
 
     async def check_writable(self) -> None:
         """A transaction on a primary (a replica in recovery cannot take writes)."""
