@@ -1,9 +1,12 @@
-"""Decoding stored rows into core types, for every backend (sqlite3.Row and asyncpg's
-Record are both read by column name); a row this code cannot read raises UnreadableRow."""
+"""What every backend shares: decoding stored rows into core types (sqlite3.Row and
+asyncpg's Record are both read by column name; a row this code cannot read raises
+UnreadableRow), and the SQL fragments both write with `?` placeholders (the PostgreSQL
+backend numbers them, postgres/tx.py `numbered`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bridge.core.model import (
@@ -16,7 +19,32 @@ from bridge.core.model import (
     WaId,
     command_from_json,
 )
-from bridge.core.storage import OutboxRow, UnreadableRow
+from bridge.core.storage import ById, ByKey, ByOutbound, ByRoom, Find, OutboxRow, UnreadableRow
+
+EXCERPT = 80  # characters of a message kept with its link
+
+
+def day_of(now: float) -> str:
+    """The day a counter counts in (UTC)."""
+    return datetime.fromtimestamp(now, UTC).date().isoformat()
+
+
+def find_where(find: Find) -> tuple[str, tuple[object, ...]]:
+    """The WHERE clause (with `?` placeholders) and its arguments for a conversation."""
+    match find:
+        case ByKey(key=key):
+            return "phone_number_id = ? AND wa_id = ?", (key.phone_number_id, key.wa_id)
+        case ByRoom(room_id=room_id):
+            return "room_id = ?", (room_id,)
+        case ById(conversation_id=conv_id):
+            return "id = ?", (conv_id,)
+        case ByOutbound(wamid=wamid):
+            return (
+                "id = (SELECT conversation_id FROM message_link"
+                " WHERE whatsapp_id = ? AND direction = 'out' LIMIT 1)",
+                (wamid,),
+            )
+    raise AssertionError(f"unknown find {find!r}")  # pragma: no cover
 
 
 class Row(Protocol):

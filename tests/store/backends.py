@@ -5,9 +5,7 @@ port must never allow (damage a row, read a column the port hides)."""
 
 from __future__ import annotations
 
-import itertools
 import os
-import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +19,7 @@ import pytest
 from bridge.core.storage import Storage
 from bridge.store import SqliteStore
 from bridge.store.postgres import PostgresStore
+from bridge.store.postgres.tx import numbered
 
 Sql = Callable[[str, tuple[Any, ...]], Awaitable[list[tuple[Any, ...]]]]
 
@@ -128,11 +127,9 @@ async def _postgres_backend(name: str) -> AsyncIterator[Backend]:
         return opened[-1]
 
     async def sql(statement: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        marks = itertools.count(1)
-        numbered = re.sub(r"\?", lambda _: f"${next(marks)}", statement)
         conn = await asyncpg.connect(POSTGRES_URL, server_settings=settings)
         try:
-            return [tuple(r) for r in await conn.fetch(numbered, *args)]
+            return [tuple(r) for r in await conn.fetch(numbered(statement), *args)]
         finally:
             await conn.close()
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import itertools
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -39,7 +37,7 @@ from bridge.core.storage import (
 )
 from bridge.store.errors import StoreError
 from bridge.store.postgres import privacy, schema
-from bridge.store.postgres.tx import PgTx
+from bridge.store.postgres.tx import PgTx, numbered
 from bridge.store.reads import Reads
 from bridge.store.rows import in_batches
 
@@ -69,13 +67,6 @@ CHANNEL = "bridge_outbox"  # NOTIFY channel: outbox work was queued
 # cannot (no free slot, or it died right after the commit), so one claim per window is
 # enough, instead of one wasted claim transaction per message and replica.
 NOTIFY_COALESCE = 0.1
-
-
-@functools.lru_cache(maxsize=64)
-def numbered(sql: str) -> str:
-    """`?` placeholders (the shared reads' SQL) as PostgreSQL's $1, $2, ..."""
-    marks = itertools.count(1)
-    return re.sub(r"\?", lambda _: f"${next(marks)}", sql)
 
 
 LEAD_HEARTBEAT = 30.0  # seconds between two checks of a leader's lock connection

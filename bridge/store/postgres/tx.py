@@ -6,9 +6,11 @@ checks its lease under the lane's lock."""
 
 from __future__ import annotations
 
+import functools
+import itertools
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import structlog
@@ -27,8 +29,6 @@ from bridge.core.storage import (
     Bury,
     ById,
     ByKey,
-    ByOutbound,
-    ByRoom,
     Claim,
     Find,
     Finish,
@@ -40,7 +40,15 @@ from bridge.core.storage import (
     Settlement,
     UnreadableRow,
 )
-from bridge.store.rows import CONVERSATION_COLUMNS, OUTBOX_HEAD, conversation, outbox_row
+from bridge.store.rows import (
+    CONVERSATION_COLUMNS,
+    EXCERPT,
+    OUTBOX_HEAD,
+    conversation,
+    day_of,
+    find_where,
+    outbox_row,
+)
 
 if TYPE_CHECKING:
     import asyncpg
@@ -51,7 +59,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("bridge.store.postgres")
 
-EXCERPT = 80
 
 # One command into the outbox and its lane, in one statement (one round trip while the
 # transaction holds its row locks). The lane's insert reads the new row's id from the
@@ -78,8 +85,11 @@ ENQUEUE_AND_NOTIFY = (
 )
 
 
-def day_of(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).date().isoformat()
+@functools.lru_cache(maxsize=64)
+def numbered(sql: str) -> str:
+    """`?` placeholders (the SQL both backends share) as PostgreSQL's $1, $2, ..."""
+    marks = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(marks)}", sql)
 
 
 class PgTx:
@@ -94,9 +104,9 @@ class PgTx:
     # --- conversations ------------------------------------------------------------------
 
     async def find(self, find: Find, *, lock: bool = True) -> Conversation | None:
-        where, args = _where(find)
+        where, args = find_where(find)
         sql = f"SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE {where}"
-        row = await self.conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), *args)
+        row = await self.conn.fetchrow(numbered(sql + (" FOR UPDATE" if lock else "")), *args)
         return conversation(row) if row else None
 
     async def create(self, key: ConversationKey, profile_name: str) -> Conversation:
@@ -402,20 +412,3 @@ class PgTx:
             " WHERE conversation_id = $1 AND destination = $2 AND lease = $3",
             [(c.row.conversation_id, c.row.destination.value, c.lease) for c in claims],
         )
-
-
-def _where(find: Find) -> tuple[str, tuple[object, ...]]:
-    match find:
-        case ByKey(key=key):
-            return "phone_number_id = $1 AND wa_id = $2", (key.phone_number_id, key.wa_id)
-        case ByRoom(room_id=room_id):
-            return "room_id = $1", (room_id,)
-        case ById(conversation_id=conv_id):
-            return "id = $1", (conv_id,)
-        case ByOutbound(wamid=wamid):
-            return (
-                "id = (SELECT conversation_id FROM message_link"
-                " WHERE whatsapp_id = $1 AND direction = 'out' LIMIT 1)",
-                (wamid,),
-            )
-    raise AssertionError(f"unknown find {find!r}")  # pragma: no cover

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from bridge.core.contacts import (
     COLUMNS,
@@ -17,15 +16,9 @@ from bridge.core.contacts import (
 )
 from bridge.core.decide import Decision
 from bridge.core.model import Conversation, ConversationKey
-from bridge.core.storage import ById, ByKey, ByOutbound, ByRoom, Find, Link
-from bridge.store.rows import CONVERSATION_COLUMNS, conversation
+from bridge.core.storage import Find, Link
+from bridge.store.rows import CONVERSATION_COLUMNS, EXCERPT, conversation, day_of, find_where
 from bridge.store.sqlite import lanes
-
-EXCERPT = 80  # characters of a message kept with its link
-
-
-def day_of(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).date().isoformat()
 
 
 class Tx:
@@ -42,7 +35,7 @@ class Tx:
     # --- conversations ------------------------------------------------------------------
 
     def find(self, find: Find) -> Conversation | None:
-        where, args = _where(find)
+        where, args = find_where(find)
         row = self._one(f"SELECT {CONVERSATION_COLUMNS} FROM conversation WHERE {where}", args)
         return conversation(row) if row else None
 
@@ -156,20 +149,3 @@ class Tx:
             (source, reason, body, self.now),
         )
         self.count("rejected_payload", source)
-
-
-def _where(find: Find) -> tuple[str, tuple[object, ...]]:
-    match find:
-        case ByKey(key=key):
-            return "phone_number_id = ? AND wa_id = ?", (key.phone_number_id, key.wa_id)
-        case ByRoom(room_id=room_id):
-            return "room_id = ?", (room_id,)
-        case ById(conversation_id=conv_id):
-            return "id = ?", (conv_id,)
-        case ByOutbound(wamid=wamid):
-            return (
-                "id = (SELECT conversation_id FROM message_link"
-                " WHERE whatsapp_id = ? AND direction = 'out' LIMIT 1)",
-                (wamid,),
-            )
-    raise AssertionError(f"unknown find {find!r}")  # pragma: no cover
