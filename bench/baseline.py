@@ -28,7 +28,7 @@ import aiohttp
 from aiohttp import web
 
 from bench import config
-from bridge.eventloop import new_event_loop
+from bridge.eventloop import freeze_heap, new_event_loop, tune_collector
 
 
 class Baseline:
@@ -78,6 +78,7 @@ async def serve(rooms: dict[str, tuple[str, str]], rc_url: str) -> None:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    freeze_heap()  # the bridge's collector settings too: the same stack, minus the bridge
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -100,8 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rooms:
         with open(args.rooms, encoding="utf-8") as f:
             rooms = {k: (v[0], v[1]) for k, v in json.load(f).items()}
-    # The bridge's own event loop (uvloop where installed), so the ceiling is measured
-    # with the same stack, minus everything the bridge does.
+    # The bridge's own event loop (uvloop where installed) and collector settings, so the
+    # ceiling is measured with the same stack, minus everything the bridge does.
+    tune_collector()
     with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=new_event_loop) as r:
         r.run(serve(rooms, args.rc))
     return 0

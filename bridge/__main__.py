@@ -17,7 +17,7 @@ from bot import FlowError
 from bridge import lgpd, logs, report
 from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
-from bridge.eventloop import new_event_loop
+from bridge.eventloop import freeze_heap, new_event_loop, tune_collector
 from bridge.settings import Settings, SettingsError, load_settings
 from bridge.texts import TextsError, load_texts
 
@@ -158,6 +158,8 @@ def load_number_bots(settings: Settings, default: Bot | None) -> dict[str, Bot |
 
 def serve(settings: Settings, texts: Texts, bot: Bot | None, bots: dict[str, Bot | None]) -> int:
     app = build_app(settings, texts, bot, bots)
+    tune_collector()
+    app.on_startup.append(_freeze_heap)  # after the parts (cleanup_ctx) are built
     loop = new_event_loop()
     structlog.get_logger("bridge").info(
         "bridge.starting",
@@ -167,6 +169,10 @@ def serve(settings: Settings, texts: Texts, bot: Bot | None, bots: dict[str, Bot
     )
     web.run_app(app, host=settings.bridge_host, port=settings.bridge_port, print=None, loop=loop)
     return 0
+
+
+async def _freeze_heap(_: web.Application) -> None:
+    freeze_heap()
 
 
 def run_setup(settings: Settings, args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from bridge.core.outcomes import RetryPolicy
 from bridge.core.reconcile import Reconciler
 from bridge.core.storage import Storage, StorageUnavailable
 from bridge.health import Reachability
+from bridge.httpjson import json_text
 from bridge.lgpd import retention_forever
 from bridge.metrics import Metrics, Snapshot
 from bridge.probe import probe_forever
@@ -218,7 +219,7 @@ def _parts(
             stack.push_async_callback(store.close)
             timed = (app[METRICS].client_middleware(),)
             http = await stack.enter_async_context(
-                aiohttp.ClientSession(timeout=timeout, middlewares=timed)
+                aiohttp.ClientSession(timeout=timeout, middlewares=timed, json_serialize=json_text)
             )
             graphs = {
                 number: GraphClient(

@@ -6,10 +6,11 @@ round-trips through `command_to_json` / `command_from_json`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any, NewType
+
+import orjson
 
 WaId = NewType("WaId", str)  # citizen's WhatsApp id: country code + number, digits only
 WaMessageId = NewType("WaMessageId", str)  # "wamid.HBgN..." (dashboard tests use other forms)
@@ -287,15 +288,19 @@ _FIELDS = {name: tuple(f.name for f in fields(cls) if f.init) for name, cls in _
 def command_to_json(command: Command) -> str:
     kind = type(command).__name__
     if isinstance(command, RelayToRoom):
-        return json.dumps({"kind": kind, "message": command.message.to_dict()}, ensure_ascii=False)
+        return _dumps({"kind": kind, "message": command.message.to_dict()})
     body = {name: getattr(command, name) for name in _FIELDS[kind]}
     if isinstance(command, OpenRoom):
         body["attachments"] = [asdict(m) for m in command.attachments]
-    return json.dumps({"kind": kind, **body}, ensure_ascii=False)
+    return _dumps({"kind": kind, **body})
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def command_from_json(raw: str) -> Command:
-    data = json.loads(raw)
+    data = orjson.loads(raw)
     cls = _COMMANDS[data.pop("kind")]
     if cls is RelayToRoom:
         return RelayToRoom(CitizenMessage.from_dict(data["message"]))

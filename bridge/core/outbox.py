@@ -170,7 +170,8 @@ class Outbox:
         try:
             # One HTTP call is bounded by the client's own timeout; a command that makes
             # several (a room, a file) is bounded as a whole, well inside its lease.
-            async with asyncio.timeout(self._deadline if _several_calls(row.command) else None):
+            several = _several_calls(row.command)
+            async with asyncio.timeout(self._deadline) if several else contextlib.nullcontext():
                 done = await self._deliverer.deliver(
                     f"{row.id}@{row.created_at!r}",
                     row.command,

@@ -29,6 +29,7 @@ from bridge.core.ports import (
 )
 from bridge.filenames import safe_filename
 from bridge.health import Reachability
+from bridge.httpjson import json_body
 from bridge.rocketchat import wire
 from bridge.settings import Settings
 from bridge.transfer import receive, transfer_timeout
@@ -97,10 +98,7 @@ class RocketChatClient:
         url = path if path.startswith("http") else f"{self._api}/{path}"
         try:
             async with self._http.request(method, url, **kwargs) as resp:
-                try:
-                    body = await resp.json(content_type=None)
-                except ValueError:
-                    body = None
+                body = json_body(await resp.read())
                 if resp.status >= 500:
                     self.health.failed(f"HTTP {resp.status}")
                 elif resp.status == 401 and "X-Auth-Token" in (kwargs.get("headers") or {}):

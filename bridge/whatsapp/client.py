@@ -20,6 +20,7 @@ from bridge.core.ports import (
 )
 from bridge.filenames import safe_filename
 from bridge.health import Reachability
+from bridge.httpjson import json_body
 from bridge.transfer import receive, transfer_timeout
 from bridge.whatsapp.interactive import render
 
@@ -247,7 +248,4 @@ def _kind_for(mime: str) -> str:
 
 
 async def _json(resp: aiohttp.ClientResponse) -> Any:
-    try:
-        return await resp.json(content_type=None)
-    except ValueError:
-        return None
+    return json_body(await resp.read())

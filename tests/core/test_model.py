@@ -63,3 +63,12 @@ def test_every_command_round_trips(command: Command) -> None:
     stored = command_to_json(command)
     assert json.loads(stored)["kind"] == type(command).__name__
     assert command_from_json(stored) == command
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: type(c).__name__)
+def test_rows_queued_by_the_previous_release_still_decode(command: Command) -> None:
+    """Before orjson, rows were written by the standard library (spaces after separators,
+    non-ASCII kept): a row queued then is delivered after an upgrade."""
+    previous = json.dumps(json.loads(command_to_json(command)), ensure_ascii=False)
+    assert ", " in previous or ": " in previous
+    assert command_from_json(previous) == command
