@@ -59,6 +59,10 @@ async def test_two_replicas_starting_together_migrate_once(
     await asyncio.gather(open_one(), open_one())
     versions = [r[0] for r in await admin.fetch("SELECT version FROM schema_version")]
     assert versions == [number for number, _, _ in migrations()]
+    found = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    indexes = {r[0] for r in await admin.fetch(found)}
+    assert "outbox_lane" in indexes
+    assert "outbox_due" not in indexes  # 0003: written for every message, read by nothing
 
 
 async def test_work_queued_by_one_replica_wakes_the_other(

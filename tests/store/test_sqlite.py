@@ -64,6 +64,25 @@ async def test_a_database_of_the_previous_release_is_migrated(tmp_path: Path) ->
         await store.close()
 
 
+async def test_indexes_nothing_reads_are_gone_and_lookups_use_the_key(tmp_path: Path) -> None:
+    """Migration 0009: each relayed message wrote them; what they served uses others."""
+    store = await SqliteStore.open(tmp_path / "bridge.db")
+    await store.close()
+    with sqlite3.connect(tmp_path / "bridge.db") as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        plans = [
+            " ".join(str(r[3]) for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("x",)))
+            for sql in (
+                "SELECT excerpt FROM message_link WHERE whatsapp_id = ? ORDER BY created_at",
+                "SELECT COUNT(*) FROM outbox WHERE state = 'dead' AND created_at < ?",
+            )
+        ]
+    assert not {"outbox_due", "message_link_wa"} & names
+    assert "outbox_lane" in names
+    assert "USING PRIMARY KEY (whatsapp_id=?)" in plans[0]
+    assert "USING INDEX outbox_lane (state=?)" in plans[1]
+
+
 async def test_leases_of_a_crashed_process_are_cleared_when_the_file_is_reopened(
     tmp_path: Path,
 ) -> None:
