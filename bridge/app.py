@@ -61,6 +61,7 @@ class Parts:
 
 SETTINGS = web.AppKey("settings", Settings)
 WEBHOOK_SOURCES = frozenset({"whatsapp", "rocketchat"})
+SPARE_CONNECTIONS = 16  # HTTP connections beyond the deliveries in flight
 METRICS = web.AppKey("metrics", Metrics)
 PARTS = web.AppKey("parts", Parts)
 
@@ -218,8 +219,15 @@ def _parts(
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(store.close)
             timed = (app[METRICS].client_middleware(),)
+            # Room for every delivery in flight beside the reconciler's and probes' calls
+            # (aiohttp's default pool is 100 connections in all).
+            pool = aiohttp.TCPConnector(
+                limit=settings.bridge_outbox_concurrency + SPARE_CONNECTIONS
+            )
             http = await stack.enter_async_context(
-                aiohttp.ClientSession(timeout=timeout, middlewares=timed, json_serialize=json_text)
+                aiohttp.ClientSession(
+                    connector=pool, timeout=timeout, middlewares=timed, json_serialize=json_text
+                )
             )
             graphs = {
                 number: GraphClient(
@@ -276,6 +284,7 @@ def _assemble(
         retry,
         doorbell,
         owner=owner,
+        concurrency=settings.bridge_outbox_concurrency,
         lease=settings.bridge_lease_seconds,
         observer=metrics,
     )

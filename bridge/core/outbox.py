@@ -71,7 +71,7 @@ class Outbox:
         doorbell: asyncio.Event,
         *,
         owner: str,
-        concurrency: int = 32,
+        concurrency: int = 128,
         lease: float = 900.0,
         observer: Observer | None = None,
     ) -> None:

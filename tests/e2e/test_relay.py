@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,27 @@ async def test_a_burst_of_fifty_arrives_in_order(env: Env) -> None:
     rid = env.room()["_id"]
     await until(lambda: len(env.room_texts(rid)) == 51, limit=20)
     assert env.room_texts(rid)[1:] == [f"mensagem {n}" for n in range(50)]
+
+
+@pytest.mark.parametrize("bridge_options", [{"bridge_outbox_concurrency": 2}])
+async def test_no_more_conversations_in_flight_than_the_setting_allows(env: Env) -> None:
+    """BRIDGE_OUTBOX_CONCURRENCY bounds the calls waiting on Rocket.Chat at once; the
+    conversations past it are delivered when a call ends, none lost."""
+    citizens = [f"55119876500{n:02d}" for n in range(4)]
+    for n, citizen in enumerate(citizens):
+        await env.graph.citizen_says(citizen, f"oi {n}")
+        await until(lambda n=n: len(env.rc.open_room_ids()) == n + 1)
+    await _settled(env)
+    env.rc.hold()
+    for n, citizen in enumerate(citizens):
+        assert (await env.graph.citizen_says(citizen, f"segunda {n}"))[0] == 200
+    await until(lambda: env.rc.held_requests == 2)
+    await asyncio.sleep(0.3)  # room for a third call, were one allowed
+    assert env.rc.held_requests == 2
+    env.rc.release()
+    await _settled(env)
+    texts = [t for rid in env.rc.open_room_ids() for t in env.room_texts(rid)]
+    assert sorted(t for t in texts if t.startswith("segunda")) == [f"segunda {n}" for n in range(4)]
 
 
 async def test_rocketchat_down_then_back_loses_nothing_and_keeps_order(env: Env) -> None:
