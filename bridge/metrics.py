@@ -126,6 +126,17 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         r.register(_SnapshotCollector(self))
+        # Labelled children looked up once: prometheus-client's labels() validates and
+        # locks at every call, on the path of every relayed message. Every label value is
+        # from a bounded set, so these stay small.
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     # -- what happens (bridge.core.observe.Observer) -------------------------------------
 
@@ -133,14 +144,14 @@ class Metrics:
         for event, result in zip(events, results, strict=True):
             if isinstance(result, Applied) and result.outcome is Outcome.DUPLICATE:
                 source = event.seen.source if event.seen else "other"
-                self.deduplicated.labels(source).inc()
+                self._child(self.deduplicated, source).inc()
 
     def rejected(self, source: str, reason: str) -> None:
         self.rejected_items.labels(source, reason_label(reason)).inc()
 
     def webhook(self, source: str, status: int) -> None:
         """One delivery to /webhooks/<source> and how it was answered."""
-        self.webhooks.labels(source).inc()
+        self._child(self.webhooks, source).inc()
         if status in (401, 403):
             self.rejected_deliveries.labels(source, "unauthorized").inc()
         elif status == 413:
@@ -161,7 +172,7 @@ class Metrics:
             self.dead_letters.labels(destination, reason_label(change.error)).inc()
         else:  # pragma: no cover - RowChange is closed
             result = "other"
-        self.deliveries.labels(destination, result).inc()
+        self._child(self.deliveries, destination, result).inc()
 
     def client_middleware(self) -> aiohttp.ClientMiddlewareType:
         """Times every request of the bridge's HTTP client session, to its answer's headers.
@@ -188,7 +199,8 @@ class Metrics:
         elapsed = time.perf_counter() - started
         remote = self._remotes.get(f"{url.host}:{url.port}", "media")
         label = status if status == "error" else f"{status[0]}xx"
-        self.remote_seconds.labels(remote, method, endpoint_label(url.path), label).observe(elapsed)
+        timer = self._child(self.remote_seconds, remote, method, endpoint_label(url.path), label)
+        timer.observe(elapsed)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
