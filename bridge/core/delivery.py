@@ -298,8 +298,8 @@ class Deliverer:
 def derive_visitor_token(secret: bytes, key: ConversationKey) -> VisitorToken:
     """Keyed by a secret: anyone holding a visitor token can read the room's history
     through the anonymous livechat API, so it must not be guessable from a phone."""
-    digest = hmac.new(secret, f"{key.phone_number_id}:{key.wa_id}".encode(), "sha256")
-    return VisitorToken("wa-" + digest.hexdigest()[:40])
+    digest = hmac.digest(secret, f"{key.phone_number_id}:{key.wa_id}".encode(), "sha256")
+    return VisitorToken("wa-" + digest.hex()[:40])
 
 
 def _out_link(wamid: str, origin: str | None, excerpt: str) -> Delivered:
