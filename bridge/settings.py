@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     # How long a delivery holds its lane before another process may take it over.
     bridge_lease_seconds: float = Field(900.0, ge=1)
     # Conversations delivered at once (one call each; a conversation's own stay in order).
-    bridge_outbox_concurrency: int = Field(128, ge=1, le=1024)
+    bridge_outbox_concurrency: int = Field(64, ge=1, le=1024)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
