@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -179,8 +180,14 @@ def ratios(bridge: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]
     b_relay = inbound["relay"]["sustained_rate"]
     c_relay = base["forward"]["relay"]["sustained_rate"]
     return {
-        "ingest": round(b_ingest / c_ingest, 3) if c_ingest else None,
+        "ingest": _floor3(b_ingest / c_ingest) if c_ingest else None,
         "ingest_baseline_saturated": base["ack"]["ingest"]["saturated"],
-        "relay": round(b_relay / c_relay, 3) if c_relay else None,
+        "relay": _floor3(b_relay / c_relay) if c_relay else None,
         "relay_baseline_saturated": base["forward"]["relay"]["saturated"],
     }
+
+
+def _floor3(ratio: float) -> float:
+    """Three decimals, rounded down: the targets are compared with what is shown, and
+    0.4997 shown as 0.5 would pass a ≥ 0.50 target it missed."""
+    return math.floor(ratio * 1000) / 1000

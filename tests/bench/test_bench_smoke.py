@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import scenarios
 from bench.checks import check
 from bench.loadgen import Job
 from bench.payloads import parse_tagged, tagged
@@ -106,3 +107,20 @@ def test_the_load_generator_alternates_each_conversation_between_replicas() -> N
     assert job.raw[1].startswith(b"POST /y HTTP/1.1\r\nHost: 127.0.0.1:2\r\n")
     single = Job.load({"url": "http://127.0.0.1:1/x", "requests": requests})
     assert single.target == [0] * 5 and single.clock is None
+
+
+def test_a_ratio_just_under_a_target_never_reads_as_meeting_it() -> None:
+    """Full run of 17:52 UTC: 1,393.6 / 2,788.9 = 0.4997 was shown (and judged) as 0.5."""
+    bridge = {
+        "citizen_to_agent": {
+            "ingest": {"max_ack_rate": 2746.5},
+            "relay": {"sustained_rate": 1393.6},
+        }
+    }
+    base = {
+        "ack": {"ingest": {"max_ack_rate": 19365.5, "saturated": True}},
+        "forward": {"relay": {"sustained_rate": 2788.9, "saturated": True}},
+    }
+    found = scenarios.ratios(bridge, base)
+    assert found["relay"] == 0.499
+    assert found["ingest"] == 0.141
