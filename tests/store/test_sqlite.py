@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -68,7 +69,7 @@ async def test_indexes_nothing_reads_are_gone_and_lookups_use_the_key(tmp_path: 
     """Migration 0009: each relayed message wrote them; what they served uses others."""
     store = await SqliteStore.open(tmp_path / "bridge.db")
     await store.close()
-    with sqlite3.connect(tmp_path / "bridge.db") as conn:
+    with contextlib.closing(sqlite3.connect(tmp_path / "bridge.db")) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         plans = [
             " ".join(str(r[3]) for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("x",)))
