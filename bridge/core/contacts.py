@@ -37,14 +37,6 @@ class ContactChange:
     once: tuple[tuple[str, Value], ...] = ()
 
 
-TEXT_COLUMNS = frozenset({"topic", "department", "priority"})  # NOT NULL DEFAULT ''
-
-
-def empty_as_null(column: str) -> str:
-    """The SQL that reads a column as NULL while unset (text columns are '' then)."""
-    return f"NULLIF({column}, '')" if column in TEXT_COLUMNS else column
-
-
 COLUMNS = frozenset({
     "topic", "outcome", "department", "priority", "handed_off_at", "room_opened_at",
     "taken_at", "first_answer_at", "closed_at", "ended_at", "survey_score",

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from bridge.core.contacts import COLUMNS, ContactChange, Value
 from bridge.core.model import (
     Conversation,
     ConversationKey,
@@ -22,6 +23,8 @@ from bridge.core.model import (
 from bridge.core.storage import ById, ByKey, ByOutbound, ByRoom, Find, OutboxRow, UnreadableRow
 
 EXCERPT = 80  # characters of a message kept with its link
+CONTACT_TEXT_COLUMNS = frozenset({"topic", "department", "priority"})  # NOT NULL DEFAULT ''
+ContactColumn = tuple[str, Value, bool]  # column, value, set only while still unset
 
 
 def day_of(now: float) -> str:
@@ -45,6 +48,30 @@ def find_where(find: Find) -> tuple[str, tuple[object, ...]]:
                 (wamid,),
             )
     raise AssertionError(f"unknown find {find!r}")  # pragma: no cover
+
+
+def contact_columns(change: ContactChange) -> list[ContactColumn]:
+    """What a contact change writes; column names only from the core's fixed set, never
+    from input."""
+    columns = [(c, v, False) for c, v in change.always] + [(c, v, True) for c, v in change.once]
+    return [item for item in columns if item[0] in COLUMNS]
+
+
+def contact_update(columns: list[ContactColumn]) -> tuple[str, list[Value]]:
+    """The UPDATE of a conversation's latest contact and its values (the conversation id
+    goes last). A set-once column is set while NULL, or '' for a text column."""
+    assignments = ", ".join(
+        f"{c} = COALESCE({_unset_as_null(c)}, ?)" if once else f"{c} = ?" for c, _, once in columns
+    )
+    sql = (
+        f"UPDATE contact SET {assignments} WHERE id = (SELECT MAX(id) FROM contact"
+        " WHERE conversation_id = ?)"
+    )
+    return sql, [v for _, v, _ in columns]
+
+
+def _unset_as_null(column: str) -> str:
+    return f"NULLIF({column}, '')" if column in CONTACT_TEXT_COLUMNS else column
 
 
 class Row(Protocol):

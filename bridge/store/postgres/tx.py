@@ -15,14 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import structlog
 
-from bridge.core.contacts import (
-    COLUMNS,
-    ContactChange,
-    contact_change,
-)
-from bridge.core.contacts import (
-    empty_as_null as _empty_as_null,
-)
+from bridge.core.contacts import ContactChange, contact_change
 from bridge.core.decide import Decision
 from bridge.core.model import Command, Conversation, ConversationKey, command_to_json
 from bridge.core.storage import (
@@ -44,6 +37,8 @@ from bridge.store.rows import (
     CONVERSATION_COLUMNS,
     EXCERPT,
     OUTBOX_HEAD,
+    contact_columns,
+    contact_update,
     conversation,
     day_of,
     find_where,
@@ -153,8 +148,7 @@ class PgTx:
     async def contact(self, conv: Conversation, change: ContactChange | None) -> None:
         if change is None:
             return
-        columns = [(c, v, False) for c, v in change.always] + [(c, v, True) for c, v in change.once]
-        columns = [item for item in columns if item[0] in COLUMNS]  # the core's fixed set
+        columns = contact_columns(change)
         if change.start:
             # A new contact takes the change's values as it is inserted, in one statement:
             # the same as inserting it and then updating it, for all of a new row's columns
@@ -167,17 +161,9 @@ class PgTx:
                 conv.id, conv.key.phone_number_id, self.now, *(v for _, v, _ in columns),
             )  # fmt: skip
             return
-        if not columns:
-            return
-        assignments = ", ".join(
-            f"{c} = COALESCE({_empty_as_null(c)}, ${n})" if once else f"{c} = ${n}"
-            for n, (c, _, once) in enumerate(columns, start=1)
-        )
-        await self.conn.execute(
-            f"UPDATE contact SET {assignments} WHERE id = (SELECT MAX(id) FROM contact"
-            f" WHERE conversation_id = ${len(columns) + 1})",
-            *(v for _, v, _ in columns), conv.id,
-        )  # fmt: skip
+        if columns:
+            sql, values = contact_update(columns)
+            await self.conn.execute(numbered(sql), *values, conv.id)
 
     # --- small records ------------------------------------------------------------------
 

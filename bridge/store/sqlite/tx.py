@@ -6,18 +6,19 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from bridge.core.contacts import (
-    COLUMNS,
-    ContactChange,
-    contact_change,
-)
-from bridge.core.contacts import (
-    empty_as_null as _empty_as_null,
-)
+from bridge.core.contacts import ContactChange, contact_change
 from bridge.core.decide import Decision
 from bridge.core.model import Conversation, ConversationKey
 from bridge.core.storage import Find, Link
-from bridge.store.rows import CONVERSATION_COLUMNS, EXCERPT, conversation, day_of, find_where
+from bridge.store.rows import (
+    CONVERSATION_COLUMNS,
+    EXCERPT,
+    contact_columns,
+    contact_update,
+    conversation,
+    day_of,
+    find_where,
+)
 from bridge.store.sqlite import lanes
 
 
@@ -96,20 +97,10 @@ class Tx:
                 " VALUES (?, ?, ?)",
                 (conv.id, conv.key.phone_number_id, self.now),
             )
-        columns = [(c, v, False) for c, v in change.always] + [(c, v, True) for c, v in change.once]
-        if not columns:
-            return
-        assignments = ", ".join(
-            f"{c} = COALESCE({_empty_as_null(c)}, ?)" if once else f"{c} = ?"
-            for c, _, once in columns
-            if c in COLUMNS  # column names come from the core's fixed set, never from input
-        )
-        values = [v for c, v, _ in columns if c in COLUMNS]
-        self.conn.execute(
-            f"UPDATE contact SET {assignments} WHERE id = (SELECT MAX(id) FROM contact"
-            " WHERE conversation_id = ?)",
-            (*values, conv.id),
-        )
+        columns = contact_columns(change)
+        if columns:
+            sql, values = contact_update(columns)
+            self.conn.execute(sql, (*values, conv.id))
 
     # --- small records ----------------------------------------------------------------
 
