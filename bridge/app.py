@@ -33,7 +33,7 @@ from bridge.probe import probe_forever
 from bridge.rocketchat.client import RocketChatClient
 from bridge.rocketchat.webhook import RocketChatWebhook
 from bridge.settings import Settings
-from bridge.store import Database, open_store
+from bridge.store import Database, is_postgres, open_store
 from bridge.supervisor import Supervisor
 from bridge.whatsapp.client import GraphClient
 from bridge.whatsapp.webhook import WhatsAppWebhook
@@ -88,7 +88,7 @@ def build_app(
     # Several replicas (PostgreSQL): an agent's message first replays what the room holds
     # that no replica has seen yet, so a webhook lost with a dying replica is not overtaken.
     in_order = None
-    if settings.replicated:
+    if is_postgres(settings.database):
 
         async def in_order(room: str, arriving: frozenset[str]) -> int:
             return await parts().reconciler.replay_room(room, arriving)  # built when the app runs

@@ -163,11 +163,6 @@ class Settings(BaseSettings):
         return (secret or self.whatsapp_app_secret.get_secret_value()).encode()
 
     @property
-    def replicated(self) -> bool:
-        """On PostgreSQL: other replicas may share the work (and lose webhooks as they die)."""
-        return self.database.startswith(("postgresql://", "postgres://"))
-
-    @property
     def database(self) -> str:
         """What open_store opens: a SQLite path, or a PostgreSQL URL."""
         url = self.bridge_database_url
