@@ -51,6 +51,7 @@ class Profile:
     connections: int = 64  # the load generator's keep-alive connections
     extra_steps: int = 3  # rates past the last one (x1.4 each) while the server keeps up
     baseline_extra_steps: int = 8  # the same for the bare-aiohttp acknowledger (the ceiling)
+    refine: int = 2  # steps between the last rate kept up with and the next (series.gap)
 
 
 PROFILES = {
@@ -71,6 +72,7 @@ PROFILES = {
         connections=8,
         extra_steps=0,
         baseline_extra_steps=0,
+        refine=0,
     ),
     "quick": Profile(
         name="quick",

@@ -32,8 +32,10 @@ NOTES = [
     "The fake Graph API sends no status webhooks (Meta sends 2-3 per outbound message, each "
     "one more ingest request for the bridge).",
     "A rate *keeps up* when every request got 200 and answers (arrivals) came at ≥ 95% of "
-    "the offered rate; *sustained* is the best such step of the rising series; each "
-    "conversation's next message waits for the previous acknowledgement.",
+    "the offered rate; *sustained* is the best such step of the rising series, whose "
+    "last steps (marked refined) are taken halfway between the best rate kept up with and "
+    "the next one; each conversation's next message waits for the previous "
+    "acknowledgement.",
     "Ratios: ingest compares the max acknowledged rates; relay the sustained rates of the "
     "bridge and of the bare forwarder (no store, no queue, no retry).",
 ]

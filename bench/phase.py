@@ -2,9 +2,10 @@
 
 A phase *keeps up* with its offered rate when every request was answered 200 and the
 answers (or, for delivery, the arrivals at the fake) came at ≥ 95% of that rate, measured
-from the first request sent to the last answer (arrival). The last phase that keeps up in
-a rising series gives the *sustained* rate; the fastest answer rate seen in any phase whose
-requests were all answered 200 gives the *max acknowledged* rate (the saturation point).
+from the first request sent to the last answer (arrival). The best phase that keeps up in
+a rising series (with its refined steps, `series.gap`) gives the *sustained* rate; the
+fastest answer rate seen in any phase whose requests were all answered 200 gives the *max
+acknowledged* rate (the saturation point).
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ def figures(r: Mapping[str, Any]) -> dict[str, Any]:
         "baseline_forward_p99_ms": base["forward"]["fixed"]["delivery"]["latency"]["p99_ms"],
         "relay_ratio": r["ratios"]["relay"],
         "relay_ratio_upper_bound": not r["ratios"]["relay_baseline_saturated"],
+        "relay_ratio_on_grid": r["ratios"].get("relay_on_grid"),
         "agent_keeps_up": 1 if a2c["fixed"]["delivery"]["keeps_up"] else 0,
         "agent_relay_rate": a2c["relay"]["sustained_rate"],
         "agent_relay_max_rate": a2c["relay"]["max_delivery_rate"],
@@ -133,6 +134,12 @@ def rows(r: Mapping[str, Any], f: Mapping[str, Any]) -> list[Row]:
             "ms",
         ),
         ("2/5 ratio", "relay bridge / bare forwarder", _bound(r, "relay"), "×"),
+        (
+            "2/5 ratio",
+            "the same, profile's rates only (no refined steps, as before 2026-12-03)",
+            f["relay_ratio_on_grid"],
+            "×",
+        ),
         (
             "3 agent→citizen",
             "sustained relay rate (once, in order)",
@@ -326,7 +333,8 @@ def _step_table(steps: Sequence[Mapping[str, Any]]) -> list[str]:
         a, c = s["ack_latency"], s["cpu"]
         keeps = d["keeps_up"] if d else s["keeps_up"]
         out.append(
-            f"| {s['offered_rate']:g} | {s['ack_rate']:,.1f} | {_fmt((a['p50_ms'], a['p99_ms']))} "
+            f"| {s['offered_rate']:g}{' (refined)' if s.get('refined') else ''} "
+            f"| {s['ack_rate']:,.1f} | {_fmt((a['p50_ms'], a['p99_ms']))} "
             f"| {_fmt(d['rate']) if d else '—'} "
             f"| {_fmt((d['latency']['p50_ms'], d['latency']['p99_ms'])) if d else '—'} "
             f"| {('ok' if d['check']['ok'] else 'FAILED') if d else '—'} "

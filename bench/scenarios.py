@@ -179,10 +179,13 @@ def ratios(bridge: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]
     b_ingest, c_ingest = inbound["ingest"]["max_ack_rate"], base["ack"]["ingest"]["max_ack_rate"]
     b_relay = inbound["relay"]["sustained_rate"]
     c_relay = base["forward"]["relay"]["sustained_rate"]
+    b_grid = inbound["relay"]["sustained_rate_on_grid"]
+    c_grid = base["forward"]["relay"]["sustained_rate_on_grid"]
     return {
         "ingest": _floor3(b_ingest / c_ingest) if c_ingest else None,
         "ingest_baseline_saturated": base["ack"]["ingest"]["saturated"],
         "relay": _floor3(b_relay / c_relay) if c_relay else None,
+        "relay_on_grid": _floor3(b_grid / c_grid) if c_grid else None,
         "relay_baseline_saturated": base["forward"]["relay"]["saturated"],
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,24 +33,60 @@ async def rising(
 ) -> list[dict[str, Any]]:
     """Steps at rising offered rates until the acknowledgements no longer keep up (or, with
     `until_delivery_lags`, the deliveries); `extra` (default: the profile's) more steps past
-    the profile's rates while they do."""
+    the profile's rates while they do. Then the profile's `refine` steps between the best
+    rate kept up with and the next one, which was not (see `gap`)."""
     steps: list[dict[str, Any]] = []
     more = h.profile.extra_steps if extra is None else extra
-    for n, rate in enumerate(rates_beyond(h.profile.rates, more)):
-        tag = f"{prefix}{n}"
+
+    async def step(tag: str, rate: float) -> dict[str, Any]:
         seconds = min(h.profile.step_seconds, MAX_STEP_MESSAGES / rate)
-        step = await phase.run(
+        found = await phase.run(
             h, stream, tag, rate=rate, seconds=seconds, lanes=lanes, room_of=room_of
         )
-        step["tag"] = tag
-        steps.append(step)
-        note_failures(f"{stream.name} at {rate:g}/s", step, failures)
-        print(f"  {stream.name:<24} {line(step)}", flush=True)
-        if not step["keeps_up"]:
+        found["tag"] = tag
+        steps.append(found)
+        note_failures(f"{stream.name} at {rate:g}/s", found, failures)
+        return found
+
+    for n, rate in enumerate(rates_beyond(h.profile.rates, more)):
+        found = await step(f"{prefix}{n}", rate)
+        print(f"  {stream.name:<24} {line(found)}", flush=True)
+        if not found["keeps_up"]:
             break
-        if until_delivery_lags and "delivery" in step and not step["delivery"]["keeps_up"]:
+        if until_delivery_lags and "delivery" in found and not found["delivery"]["keeps_up"]:
             break
+    for n in range(h.profile.refine):
+        between = gap(steps, by_delivery=stream.sink is not None)
+        if between is None:
+            break
+        found = await step(f"{prefix}r{n}", between)
+        found["refined"] = True
+        print(f"  {stream.name:<24} {line(found)}  (refined)", flush=True)
     return steps
+
+
+def gap(steps: Sequence[Mapping[str, Any]], *, by_delivery: bool) -> float | None:
+    """The rate halfway (geometrically) between the best offered rate that was kept up
+    with and the lowest higher one that was not, rounded to 10/s; None when every step kept
+    up, none did, or the two are too close to tell apart.
+
+    The profile's rates double or grow by 1.4 from one step to the next, so a series alone
+    cannot tell a server that manages 1,450/s from one that manages 2,700/s (both keep up
+    at 1,400 and not at 2,800); each refined step halves that uncertainty (in ratio), for
+    the bridge and the baseline alike."""
+
+    def kept(s: Mapping[str, Any]) -> bool:
+        return bool(s["delivery"]["keeps_up"] if by_delivery else s["keeps_up"])
+
+    lo = max((s["offered_rate"] for s in steps if kept(s)), default=None)
+    if lo is None:
+        return None
+    hi = min((s["offered_rate"] for s in steps if not kept(s) and s["offered_rate"] > lo),
+             default=None)  # fmt: skip
+    if hi is None:
+        return None
+    rate = float(round(math.sqrt(lo * hi), -1))
+    return rate if lo < rate < hi else None
 
 
 def note_failures(what: str, step: Mapping[str, Any], failures: list[str]) -> None:
@@ -113,8 +150,10 @@ def delivered(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Sustained delivery rate (every message once, in order, keeping up) of a series."""
     kept = [s for s in steps if s["delivery"]["keeps_up"]]
     best = max(kept, key=lambda s: s["delivery"]["rate"], default=None)
+    on_grid = [s["delivery"]["rate"] for s in kept if not s.get("refined")]
     return {
         "sustained_rate": best["delivery"]["rate"] if best else 0.0,
+        "sustained_rate_on_grid": max(on_grid, default=0.0),  # the refined steps left out
         "sustained_offered": best["offered_rate"] if best else 0.0,
         "max_delivery_rate": max((s["delivery"]["rate"] for s in steps), default=0.0),
         "latency_at_sustained": best["delivery"]["latency"] if best else {},

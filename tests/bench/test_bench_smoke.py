@@ -9,10 +9,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bench import scenarios
+from bench import scenarios, series
 from bench.checks import check
 from bench.loadgen import Job
 from bench.payloads import parse_tagged, tagged
@@ -114,13 +115,46 @@ def test_a_ratio_just_under_a_target_never_reads_as_meeting_it() -> None:
     bridge = {
         "citizen_to_agent": {
             "ingest": {"max_ack_rate": 2746.5},
-            "relay": {"sustained_rate": 1393.6},
+            "relay": {"sustained_rate": 1393.6, "sustained_rate_on_grid": 1393.6},
         }
     }
     base = {
         "ack": {"ingest": {"max_ack_rate": 19365.5, "saturated": True}},
-        "forward": {"relay": {"sustained_rate": 2788.9, "saturated": True}},
+        "forward": {
+            "relay": {"sustained_rate": 2788.9, "sustained_rate_on_grid": 2788.9, "saturated": True}
+        },
     }
     found = scenarios.ratios(bridge, base)
     assert found["relay"] == 0.499
     assert found["ingest"] == 0.141
+
+
+def _step(offered: float, *, acks: bool = True, delivery: bool | None = None) -> dict[str, Any]:
+    step: dict[str, Any] = {"offered_rate": offered, "keeps_up": acks}
+    if delivery is not None:
+        step["delivery"] = {"keeps_up": delivery, "rate": offered * 0.98}
+    return step
+
+
+def test_a_refined_step_lands_between_the_last_rate_kept_up_with_and_the_next() -> None:
+    relay = [_step(700, delivery=True), _step(1400, delivery=True),
+             _step(2800, delivery=False), _step(3920, acks=False, delivery=False)]  # fmt: skip
+    assert series.gap(relay, by_delivery=True) == 1980.0  # sqrt(1400 * 2800), to 10/s
+    relay.append(_step(1980, delivery=True))
+    assert series.gap(relay, by_delivery=True) == 2350.0
+    # Judged by the acknowledgements, the same series kept up at 2,800.
+    assert series.gap(relay, by_delivery=False) == 3310.0  # between 2,800 and 3,920
+
+
+def test_nothing_to_refine_when_every_step_or_none_kept_up_or_the_gap_is_closed() -> None:
+    assert series.gap([_step(350), _step(700)], by_delivery=False) is None
+    assert series.gap([_step(350, acks=False)], by_delivery=False) is None
+    assert series.gap([_step(1000), _step(1010, acks=False)], by_delivery=False) is None
+
+
+def test_the_relay_ratio_is_also_reported_from_the_profiles_rates_alone() -> None:
+    kept = {"keeps_up": True, "rate": 1372.0, "latency": {}}
+    refined = {"offered_rate": 1980, "delivery": {**kept, "rate": 1950.0}, "refined": True}
+    steps = [{"offered_rate": 1400, "delivery": kept}, refined]
+    found = series.delivered(steps)
+    assert (found["sustained_rate"], found["sustained_rate_on_grid"]) == (1950.0, 1372.0)
