@@ -330,21 +330,26 @@ async def healthz(_request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     parts = request.app[PARTS]
-    remotes = [parts.rocketchat.health, *(g.health for g in parts.graphs.values())]
-    problems = {h.name: p for h in remotes if (p := h.problem()) is not None}
+    writable = await _database_writable(parts.store)
+    # One reading of everything else, after the only await: an outage's grace period can
+    # run out while the database is probed, and a 503 must name what it is for.
+    rc = parts.rocketchat.health.problem()
+    numbers = {g.health.name: g.health.problem() for g in parts.graphs.values()}
+    workers = parts.supervisor.status()
     checks = {
-        "database": await _database_writable(parts.store),
-        "whatsapp": all(g.health.healthy() for g in parts.graphs.values()),
-        "rocketchat": parts.rocketchat.health.healthy(),
-        "workers": parts.supervisor.healthy(),
+        "database": writable,
+        "whatsapp": all(p is None for p in numbers.values()),
+        "rocketchat": rc is None,
+        "workers": all(w["healthy"] for w in workers.values()),
     }
-    problems |= {f"worker:{n}": w["state"] for n, w in parts.supervisor.status().items()
-                 if not w["healthy"]}  # fmt: skip
-    if not checks["database"]:
+    remotes = {parts.rocketchat.health.name: rc, **numbers}
+    problems = {name: p for name, p in remotes.items() if p is not None}
+    problems |= {f"worker:{n}": w["state"] for n, w in workers.items() if not w["healthy"]}
+    if not writable:
         problems["database"] = "not writable"
     ready = all(checks.values())
     body: dict[str, Any] = {"ready": ready, "checks": checks, "problems": problems}
-    body["workers"] = parts.supervisor.status()
+    body["workers"] = workers
     try:
         body["outbox"] = await parts.store.outbox_depth()
     except StorageUnavailable:

@@ -56,6 +56,27 @@ async def test_a_service_that_stops_answering_turns_readiness_red(env: Env) -> N
     await until_ready(env, True)
 
 
+async def test_a_not_ready_answer_names_its_problem_when_an_outage_ripens_meanwhile(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outage's grace period can run out while /readyz probes the database (seen on a
+    slow machine: 503 with no problem named)."""
+    await until_ready(env, True)
+    health, check_writable = env.parts.rocketchat.health, env.parts.store.check_writable
+
+    async def slow_check() -> None:
+        env.rc.set_down(True)
+        health.failed("connection refused")
+        assert health.down_since is not None
+        health.down_since -= health.grace  # it lasted its grace by the time this returns
+        await check_writable()
+
+    monkeypatch.setattr(env.parts.store, "check_writable", slow_check)
+    status, body = await ready(env)
+    assert status == 503 and body["checks"]["rocketchat"] is False
+    assert body["problems"]["rocketchat"].startswith("unreachable for")
+
+
 async def test_a_dead_worker_is_named(env: Env) -> None:
     await until_ready(env, True)
     supervisor = env.parts.supervisor
