@@ -71,7 +71,7 @@ class Outbox:
         doorbell: asyncio.Event,
         *,
         owner: str,
-        concurrency: int = 64,
+        concurrency: int,
         lease: float = 900.0,
         observer: Observer | None = None,
     ) -> None:
