@@ -72,7 +72,7 @@ def gap(steps: Sequence[Mapping[str, Any]], *, by_delivery: bool) -> float | Non
 
     The profile's rates double or grow by 1.4 from one step to the next, so a series alone
     cannot tell a server that manages 1,450/s from one that manages 2,700/s (both keep up
-    at 1,400 and not at 2,800); each refined step halves that uncertainty (in ratio), for
+    at 1,400 and not at 2,800); each refined step halves it (on a log scale), for
     the bridge and the baseline alike."""
 
     def kept(s: Mapping[str, Any]) -> bool:
