@@ -66,10 +66,10 @@ async def test_a_not_ready_answer_names_its_problem_when_an_outage_ripens_meanwh
 
     async def slow_check() -> None:
         env.rc.set_down(True)
-        health.failed("connection refused")
-        assert health.down_since is not None
-        health.down_since -= health.grace  # it lasted its grace by the time this returns
         await check_writable()
+        # Set last, with no await after it: a probe answered meanwhile cannot undo it.
+        health.failed("connection refused")
+        health.down_since = health.clock() - health.grace  # its grace ran out just now
 
     monkeypatch.setattr(env.parts.store, "check_writable", slow_check)
     status, body = await ready(env)
