@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -140,6 +140,34 @@ async def test_by_outbound_finds_the_conversation_of_a_message_we_sent(backend: 
     assert isinstance(found, Applied) and found.conversation is not None
     assert (found.conversation.id, found.conversation.department) == (conv.id, "found")
     assert unknown == Applied(Outcome.UNKNOWN)
+
+
+async def test_what_a_decision_changes_is_stored_column_by_column_and_the_rest_kept(
+    backend: Backend,
+) -> None:
+    """Every column a decision may change is stored: each one alone, several at once, back
+    to unset; and what one save wrote, the next keeps."""
+    conv = await conversation(backend)
+    changes: list[dict[str, object]] = [
+        {"profile_name": "Maria"},
+        {"state": State.AGENT},
+        {"department": "Saúde"},
+        {"visitor_token": VisitorToken("tok"), "room_id": RoomId("room-9")},
+        {"bot_state": '{"node": "menu"}'},
+        {"last_citizen_at": 1_700_000_000.5, "last_wamid": "wamid.9"},
+        {"held_since": 1_700_000_100.25},
+        {"room_id": None, "visitor_token": None, "held_since": None, "state": State.BOT},
+    ]
+    expected = conv
+    for change in changes:
+        expected = replace(expected, **change)  # type: ignore[arg-type]
+        [result] = await backend.storage.apply([Event(ById(conv.id), _becomes(expected))])
+        assert isinstance(result, Applied) and result.outcome is Outcome.APPLIED
+        assert await conversation(backend) == expected
+
+
+def _becomes(after: Conversation) -> Callable[[Conversation], Decision]:
+    return lambda _before: Decision(after)
 
 
 async def test_events_for_one_conversation_apply_in_order_each_seeing_the_last(
