@@ -60,6 +60,3 @@ class Reachability:
             if lasted >= self.grace:
                 return f"unreachable for {lasted:.0f} s: {self.down_reason}"
         return None
-
-    def healthy(self) -> bool:
-        return self.problem() is None

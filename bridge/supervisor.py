@@ -70,9 +70,6 @@ class Supervisor:
             if worker.state != "finished":
                 worker.state = "stopped"
 
-    def healthy(self) -> bool:
-        return all(self._healthy(w) for w in self._workers.values())
-
     def status(self) -> dict[str, dict[str, Any]]:
         return {n: {**w.view(), "healthy": self._healthy(w)} for n, w in self._workers.items()}
 

@@ -18,13 +18,13 @@ def test_an_outage_counts_only_after_the_grace_period() -> None:
     health = Reachability("rocketchat", grace=30, clock=clock)
     health.failed("ClientConnectorError")
     clock.now += 29
-    assert health.healthy()
+    assert health.problem() is None
     clock.now += 2
     assert health.problem() == "unreachable for 31 s: ClientConnectorError"
     health.failed("HTTP 502")  # the outage goes on: still counted from its start
     assert health.problem() == "unreachable for 31 s: ClientConnectorError"
     health.ok()
-    assert health.healthy()
+    assert health.problem() is None
 
 
 def test_refused_credentials_are_a_problem_at_once_until_accepted() -> None:
@@ -32,6 +32,6 @@ def test_refused_credentials_are_a_problem_at_once_until_accepted() -> None:
     health.rejected("(190) Session has expired")
     assert health.problem() == "credentials refused: (190) Session has expired"
     health.ok()  # any answer proves the service is up, not that the token works
-    assert not health.healthy()
+    assert health.problem() is not None
     health.accepted()
-    assert health.healthy()
+    assert health.problem() is None

@@ -93,7 +93,7 @@ async def test_rate_limit_is_retryable_and_marks_nothing_down(client: GraphClien
         mocked.post(SEND, status=400, payload=graph_error(130429))
         with pytest.raises(Retryable):
             await client.send_text("5511", "x")
-    assert client.health.healthy()
+    assert client.health.problem() is None
 
 
 async def test_network_failure_is_retryable_and_marks_down(client: GraphClient) -> None:
@@ -101,7 +101,7 @@ async def test_network_failure_is_retryable_and_marks_down(client: GraphClient) 
         mocked.post(SEND, exception=aiohttp.ClientConnectionError("refused"))
         with pytest.raises(Retryable):
             await client.send_text("5511", "x")
-    assert not client.health.healthy()
+    assert client.health.problem() is not None
 
 
 async def test_window_closed_is_permanent(client: GraphClient) -> None:
