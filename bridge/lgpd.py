@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import aiohttp
 import structlog
 
-from bridge.core.delivery import derive_visitor_token
+from bridge.core.delivery import derive_visitor_token, token_key
 from bridge.core.model import DERIVED_TOKEN, ConversationKey, WaId
 from bridge.core.ports import DeliveryError
 from bridge.core.privacy import AuditEntry, NotAPhone, Visitor, wa_ids_for
@@ -134,12 +134,12 @@ async def _forget_in_rocketchat(settings: Settings, visitors: list[Visitor]) -> 
     async with aiohttp.ClientSession(timeout=timeout) as http:
         client = RocketChatClient.of(http, settings, Reachability("rocketchat"))
         removed = 0
-        secret = settings.token_secret
+        keyed = token_key(settings.token_secret)
         for visitor in visitors:
             token = visitor.token
             if token == DERIVED_TOKEN:
                 key = ConversationKey(visitor.phone_number_id, WaId(visitor.wa_id))
-                token = derive_visitor_token(secret, key)
+                token = derive_visitor_token(keyed, key)
             removed += await client.forget_visitor(token, visitor.room_id)
     return removed
 
