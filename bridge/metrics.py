@@ -9,6 +9,7 @@ whitelist of path words, reasons to codes."""
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -206,9 +207,12 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+@functools.lru_cache(maxsize=1024)
 def endpoint_label(path: str) -> str:
     """`/api/v1/livechat/visitor/wa-3f…` -> `/api/v1/livechat/visitor/:id`; a file name or
-    any other word outside PATH_WORDS never reaches a label."""
+    any other word outside PATH_WORDS never reaches a label. Cached: every request of the
+    HTTP clients is labelled, and almost every path repeats (each relayed message posts to
+    the same one); bounded, as paths with an id in them do not."""
     parts = []
     for segment in path.strip("/").split("/")[:6]:
         if segment in PATH_WORDS or VERSION.match(segment):

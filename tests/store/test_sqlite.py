@@ -111,6 +111,54 @@ async def test_concurrent_transactions_share_commits(tmp_path: Path) -> None:
         await store.close()
 
 
+def _insert(n: int, *, then_fail: bool = False) -> writer.Unit:
+    def unit(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO t (n) VALUES (?)", (n,))
+        if then_fail:
+            raise RuntimeError(f"unit {n} failed after writing")
+        return n
+
+    return unit
+
+
+async def _numbers(store: SqliteStore) -> list[int]:
+    rows = await store._writer.run(lambda conn: conn.execute("SELECT n FROM t").fetchall())
+    return sorted(row[0] for row in rows)
+
+
+async def test_a_failing_unit_is_undone_alone_and_what_ran_before_it_is_kept(
+    tmp_path: Path,
+) -> None:
+    """No savepoint per unit: the transaction is rolled back and the units that ran in it
+    run again, also one whose caller has stopped waiting (what ran is committed)."""
+    store = await SqliteStore.open(tmp_path / "b.db")
+    try:
+        await store._writer.run(lambda conn: conn.execute("CREATE TABLE t (n INTEGER)"))
+        first = store._writer.submit(_insert(1))
+        first.cancel()  # it already ran, in the transaction still open
+        second = store._writer.submit(_insert(2, then_fail=True))
+        third = store._writer.submit(_insert(3))
+        assert await third == 3
+        with pytest.raises(RuntimeError, match="unit 2"):
+            await second
+        assert await _numbers(store) == [1, 3]
+    finally:
+        await store.close()
+
+
+async def test_a_long_run_of_failing_units_fails_each_alone(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "b.db")
+    try:
+        await store._writer.run(lambda conn: conn.execute("CREATE TABLE t (n INTEGER)"))
+        futures = [store._writer.submit(_insert(n, then_fail=n % 2 == 1)) for n in range(3000)]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        assert all(isinstance(r, RuntimeError) for r in results[1::2])
+        assert results[::2] == list(range(0, 3000, 2))
+        assert await _numbers(store) == list(range(0, 3000, 2))
+    finally:
+        await store.close()
+
+
 async def test_a_full_disk_is_storage_unavailable_and_the_store_recovers(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "b.db")
     try:
