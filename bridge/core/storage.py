@@ -231,9 +231,10 @@ class CounterRecord:
 
 class Storage(Protocol):
     async def apply(self, events: Sequence[Event]) -> list[Applied | Failed]:
-        """Each event in its own transaction or savepoint, in order; one whose step raises
-        is rolled back alone and returned as Failed. Raises StorageUnavailable if any of
-        them could not be committed (the ones before it may have been)."""
+        """Each event as its own transaction (several may share a commit), in order; one
+        whose step raises is rolled back alone and returned as Failed. Raises
+        StorageUnavailable if any of them could not be committed (the ones before it may
+        have been)."""
         ...
 
     async def record_rejected(self, source: str, reason: str, body: bytes) -> None:
