@@ -11,10 +11,10 @@ leaves nothing open: callers never hold a transaction, this object does.
 A unit that raises is undone alone: the open transaction is rolled back and the units that
 ran in it before are run again, in order, in a fresh one. A unit reads nothing but the
 database and the clock (the core's steps are pure: bridge.core.storage), so it writes the
-same again. Units raise only
-on bugs and damaged rows; a SAVEPOINT around every unit instead cost about 15 µs of the
-loop per relayed message (two units), an eighth of the store's share (a store-only loop of
-event, claim and settlement: 111-121 µs a message without, 128-135 µs with).
+same again. Units raise only on bugs and damaged rows; a SAVEPOINT around every unit
+instead cost about 15 µs of the loop per relayed message (two units), an eighth of the
+store's share (a store-only loop of event, claim and settlement: 111-121 µs a message
+without, 128-135 µs with).
 
 Why not a writer thread that runs the units, and why not aiosqlite: both put every
 statement's Python on a second thread, and the GIL hand-over at each statement starved it
