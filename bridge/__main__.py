@@ -17,7 +17,7 @@ from bot import FlowError
 from bridge import lgpd, logs, report
 from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
-from bridge.eventloop import freeze_heap, new_event_loop, tune_collector
+from bridge.eventloop import freeze_heap, new_event_loop, tune_collector, tune_threads
 from bridge.settings import Settings, SettingsError, load_settings
 from bridge.texts import TextsError, load_texts
 
@@ -159,6 +159,7 @@ def load_number_bots(settings: Settings, default: Bot | None) -> dict[str, Bot |
 def serve(settings: Settings, texts: Texts, bot: Bot | None, bots: dict[str, Bot | None]) -> int:
     app = build_app(settings, texts, bot, bots)
     tune_collector()
+    tune_threads()
     app.on_startup.append(_freeze_heap)  # after the parts (cleanup_ctx) are built
     loop = new_event_loop()
     structlog.get_logger("bridge").info(

@@ -1,8 +1,10 @@
-"""The serving process's runtime: its collector is tuned and its start-up heap frozen."""
+"""The serving process's runtime: its collector and thread switching are tuned and its
+start-up heap frozen."""
 
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,17 +14,18 @@ from aiohttp import web
 
 from bridge import __main__ as entry
 from bridge.core.decide import Texts
-from bridge.eventloop import GC_THRESHOLDS, freeze_heap, tune_collector
+from bridge.eventloop import GC_THRESHOLDS, SWITCH_INTERVAL, freeze_heap, tune_collector
 from tests.support.e2e import make_settings
 
 
 @pytest.fixture
 def collector() -> Iterator[None]:
     """Whatever a test changes in this (the test) process's collector is put back."""
-    thresholds = gc.get_threshold()
+    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
     yield
     gc.unfreeze()
     gc.set_threshold(*thresholds)
+    sys.setswitchinterval(interval)
 
 
 @pytest.mark.usefixtures("collector")
@@ -57,9 +60,11 @@ async def test_serving_freezes_the_heap_once_the_parts_are_built(
     monkeypatch.setattr(entry.web, "run_app", run_app)
     settings = make_settings(tmp_path / "bridge.db", "http://127.0.0.1:9", "http://127.0.0.1:9")
     gc.set_threshold(700, 10, 10)
+    sys.setswitchinterval(0.005)
     assert entry.serve(settings, texts, None, {}) == 0
     [app] = served
     assert gc.get_threshold() == GC_THRESHOLDS
+    assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL) and SWITCH_INTERVAL < 0.005
     assert list(app.on_startup)[-1] is entry._freeze_heap
     gc.unfreeze()
     await entry._freeze_heap(app)
