@@ -20,7 +20,8 @@ from tests.support.e2e import make_settings
 
 @pytest.fixture
 def collector() -> Iterator[None]:
-    """Whatever a test changes in this (the test) process's collector is put back."""
+    """Whatever a test changes in this (the test) process's collector or thread switch
+    interval is put back."""
     thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
     yield
     gc.unfreeze()
