@@ -19,7 +19,8 @@ from typing import Any, TextIO
 import aiohttp
 import structlog
 
-from bridge.core.delivery import derive_visitor_token, token_key
+from bridge.core.delivery import derive_visitor_token
+from bridge.core.keyed import KeyedHash
 from bridge.core.model import DERIVED_TOKEN, ConversationKey, WaId
 from bridge.core.ports import DeliveryError
 from bridge.core.privacy import AuditEntry, NotAPhone, Visitor, wa_ids_for
@@ -134,7 +135,7 @@ async def _forget_in_rocketchat(settings: Settings, visitors: list[Visitor]) -> 
     async with aiohttp.ClientSession(timeout=timeout) as http:
         client = RocketChatClient.of(http, settings, Reachability("rocketchat"))
         removed = 0
-        keyed = token_key(settings.token_secret)
+        keyed = KeyedHash(settings.token_secret)
         for visitor in visitors:
             token = visitor.token
             if token == DERIVED_TOKEN:

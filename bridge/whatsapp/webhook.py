@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping
@@ -12,6 +11,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bridge.core.intake import Intake, accepted
+from bridge.core.keyed import KeyedHash
 from bridge.core.model import CitizenMessage, OutboundFailed
 from bridge.core.storage import Event, Failed, StorageUnavailable
 from bridge.errors import where
@@ -23,13 +23,7 @@ log = structlog.get_logger("bridge.whatsapp.webhook")
 OK_BODY = b'{"status":"ok"}'  # the same two dozen bytes for every delivery
 
 
-def app_key(secret: str) -> hmac.HMAC:
-    """An app secret's keyed HMAC, copied for each body (see delivery.token_key: a one-shot
-    `hmac.digest` costs several times as much inside the serving process)."""
-    return hmac.new(secret.encode(), digestmod=hashlib.sha256)
-
-
-def signature_ok(keyed: hmac.HMAC, body: bytes, header: str | None) -> bool:
+def signature_ok(keyed: KeyedHash, body: bytes, header: str | None) -> bool:
     """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>` (contract §3).
 
     Computed on the bytes as received: re-serialising would lose Meta's `\\uXXXX` and `\\/`
@@ -37,9 +31,8 @@ def signature_ok(keyed: hmac.HMAC, body: bytes, header: str | None) -> bool:
     plain ASCII (garbled, or decoded by the HTTP parser with escapes) is simply wrong."""
     if not header or not header.isascii() or not header.startswith("sha256="):
         return False
-    mac = keyed.copy()
-    mac.update(body)
-    return hmac.compare_digest(mac.hexdigest(), header.removeprefix("sha256=").strip().lower())
+    expected = keyed.hexdigest(body)
+    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
 
 
 class WhatsAppWebhook:
@@ -53,7 +46,7 @@ class WhatsAppWebhook:
         numbers may belong to several apps; a delivery is read only for the numbers of the
         app whose secret signed it, so one app cannot speak for another's numbers."""
         self._get_intake = intake
-        self._apps = [(app_key(secret), numbers) for secret, numbers in apps.items()]
+        self._apps = [(KeyedHash(secret.encode()), numbers) for secret, numbers in apps.items()]
         self._verify_tokens = [token.encode() for token in verify_tokens]
 
     def routes(self) -> list[web.RouteDef]:
