@@ -275,7 +275,6 @@ def _assemble(
         no_agent_delay=settings.bridge_no_agent_retry_seconds,
     )
     doorbell = asyncio.Event()  # rung by intake, awaited by the outbox
-    intake = Intake(store, lines, doorbell.set, metrics)
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     outbox = Outbox(
         store,
@@ -288,6 +287,7 @@ def _assemble(
         lease=settings.bridge_lease_seconds,
         observer=metrics,
     )
+    intake = Intake(store, lines, doorbell.set, metrics, receiver=outbox)
     reconciler = Reconciler(
         intake, rocketchat, settings.bridge_reconcile_seconds, deliverer.token_of
     )

@@ -1,10 +1,13 @@
 """Intake: each event is one transaction (dedupe, state change and outbox rows together),
-run by the store as a pure step; many events share one durable commit."""
+run by the store as a pure step; many events share one durable commit. A lane an event
+starts is leased in that transaction to this process's outbox and handed to it directly
+(`Receiver`); the rest wait for the outbox's own claims, which `wake` asks for."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 import structlog
 
@@ -18,14 +21,25 @@ from bridge.core.storage import (
     ByKey,
     ByOutbound,
     ByRoom,
+    Claim,
     Event,
     Failed,
+    HandOff,
     Outcome,
     Seen,
     Storage,
+    StorageUnavailable,
 )
 
 log = structlog.get_logger("bridge.intake")
+
+
+class Receiver(Protocol):
+    """Where the rows intake leases go (the outbox)."""
+
+    def hand_off(self) -> HandOff | None: ...
+
+    def adopt(self, claims: Sequence[Claim]) -> bool: ...
 
 
 class Intake:
@@ -35,11 +49,13 @@ class Intake:
         lines: Lines,
         wake: Callable[[], None],
         observer: Observer | None = None,
+        receiver: Receiver | None = None,
     ) -> None:
         self.storage = storage
         self.lines = lines
         self._wake = wake
         self._observer = observer or Unobserved()
+        self._receiver = receiver
 
     def citizen(self, msg: CitizenMessage) -> Event:
         line = self.lines.of(msg.key.phone_number_id)
@@ -80,11 +96,25 @@ class Intake:
         database could not take them (the sender must retry)."""
         if not events:
             return []
-        results = await self.storage.apply(events)
-        if any(isinstance(r, Applied) and r.enqueued for r in results):
+        receiver = self._receiver
+        hand_off = receiver.hand_off() if receiver is not None else None
+        results = await self.storage.apply(events, hand_off)
+        claims = [c for r in results if isinstance(r, Applied) for c in r.claims]
+        if claims and receiver is not None and not receiver.adopt(claims):
+            await self._give_back(claims)
+        if any(isinstance(r, Applied) and r.enqueued > len(r.claims) for r in results):
             self._wake()
         self._observer.accepted(events, results)
         return results
+
+    async def _give_back(self, claims: Sequence[Claim]) -> None:
+        """The outbox stopped while the events were written: their rows are due again at
+        once for whoever claims next. Kept leased if that fails too: they are delivered
+        when the lease runs out (at start-up, for SQLite), and the events stay accepted."""
+        try:
+            await self.storage.release(claims)
+        except StorageUnavailable as exc:
+            log.warning("intake.release_failed", claims=len(claims), error=str(exc))
 
     async def reject(self, source: str, reason: str, body: bytes) -> None:
         """Keep a signed payload we could not use, for audit; never retried by the sender."""

@@ -1,6 +1,7 @@
 """The outbox worker: all remote I/O. It claims the due head row of each lane (conversation,
-destination), delivers it, classifies the result and hands the store the settlement
-(`outcomes`) to write in one transaction. Retried here and only here."""
+destination), or is handed it by intake in the transaction that queued it (`hand_off`),
+delivers it, classifies the result and hands the store the settlement (`outcomes`) to
+write in one transaction. Retried here and only here."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import replace
 
 import structlog
@@ -43,6 +46,7 @@ from bridge.core.storage import (
     Event,
     Failed,
     Finish,
+    HandOff,
     Hold,
     OutboxRow,
     Reschedule,
@@ -86,20 +90,51 @@ class Outbox:
         self._lease = lease
         self._deadline = lease * 0.8
         self._inflight: dict[asyncio.Task[None], Claim] = {}
+        self._waiting: deque[Claim] = deque()  # handed off while every slot was busy
+        self._taking = True  # False once stopped: intake keeps its rows to the dispatcher
         self._starved = False  # the last dispatch had more due rows than free slots
 
     def idle(self) -> bool:
         """True when no delivery is in flight (tests and the sandbox wait on it)."""
-        return not self._inflight
+        return not self._inflight and not self._waiting
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    def hand_off(self) -> HandOff | None:
+        """What intake asks the store to lease the lanes it starts to, so they come
+        straight here instead of through a claim (one durable commit fewer per message).
+        None once stopped, or while every slot is taken: then the dispatcher's claims,
+        oldest due row first, keep the turn of retries and of rows due again."""
+        if not self._taking or len(self._inflight) + len(self._waiting) >= self._slots:
+            return None
+        return HandOff(self._owner, self._lease)
+
+    def adopt(self, claims: Sequence[Claim]) -> bool:
+        """Deliver claims leased by a hand-off; those beyond the free slots (several
+        webhooks may have asked at once) wait their turn here, in order. False once
+        stopped: the caller gives them back."""
+        if not self._taking:
+            return False
+        self._waiting.extend(claims)
+        self._start_waiting()
+        return True
+
+    def _start_waiting(self) -> None:
+        while self._waiting and len(self._inflight) < self._slots:
+            self._start(self._waiting.popleft())
+
+    def _start(self, claim: Claim) -> None:
+        task = asyncio.create_task(self._deliver(claim))
+        self._inflight[task] = claim
+        task.add_done_callback(self._done)
 
     async def run(self) -> None:
         """Deliver until cancelled; in-flight deliveries are cancelled with it and their
         leases given back, so the next start delivers them at once. If the dispatch loop
         itself crashes, deliveries under way finish on their own and the supervisor starts
         the loop again."""
+        self._taking = True
         try:
             while True:
                 self._wakeup.clear()
@@ -109,7 +144,7 @@ class Outbox:
             raise
 
     async def _dispatch(self) -> float | None:
-        free = self._slots - len(self._inflight)
+        free = self._slots - len(self._inflight) - len(self._waiting)
         self._starved = free <= 0
         if self._starved:
             return None
@@ -119,14 +154,13 @@ class Outbox:
             log.warning("outbox.storage_unavailable", error=str(exc))
             return time.time() + 1.0
         for claim in claimed.claims:
-            task = asyncio.create_task(self._deliver(claim))
-            self._inflight[task] = claim
-            task.add_done_callback(self._done)
+            self._start(claim)
         self._starved = len(claimed.claims) >= free
         return claimed.next_due_at
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
+        self._start_waiting()
         if self._starved:  # a slot is free again for what the last dispatch left
             self.wake()
 
@@ -144,7 +178,9 @@ class Outbox:
                 await self._wakeup.wait()
 
     async def _stop(self) -> None:
-        claims = list(self._inflight.values())
+        self._taking = False
+        claims = [*self._inflight.values(), *self._waiting]
+        self._waiting.clear()
         for task in self._inflight:
             task.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)

@@ -9,7 +9,10 @@ step that raises is rolled back alone; its neighbours in the same commit are not
 Outbox rows are handed out as *claims*: a lane (conversation, destination) is claimed by
 its head row under a lease, so no two deliveries of one lane run at once, in this process
 or another; a settlement whose lease was taken over is refused. Nothing here assumes a
-single process: that is what lets a second backend run several replicas.
+single process: that is what lets a second backend run several replicas. An event may also
+be applied with a `HandOff`: the head row of each lane it starts is leased in the same
+transaction and comes back as a claim, so the process that took the event delivers it
+without a second transaction (and a second durable commit) to claim it.
 
 `tests/store/test_contract.py` is the definition of a correct backend.
 """
@@ -99,6 +102,16 @@ class Applied:
     outcome: Outcome
     conversation: Conversation | None = None  # as written
     enqueued: int = 0
+    claims: tuple[Claim, ...] = ()  # rows leased to the HandOff the event came with
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """Lease the head row of each lane an event starts (an idle lane) to `owner` for
+    `lease` seconds, as a claim would; rows queued behind a busy lane are left to it."""
+
+    owner: str
+    lease: float
 
 
 @dataclass(frozen=True)
@@ -230,11 +243,13 @@ class CounterRecord:
 
 
 class Storage(Protocol):
-    async def apply(self, events: Sequence[Event]) -> list[Applied | Failed]:
+    async def apply(
+        self, events: Sequence[Event], hand_off: HandOff | None = None
+    ) -> list[Applied | Failed]:
         """Each event as its own transaction (several may share a commit), in order; one
         whose step raises is rolled back alone and returned as Failed. Raises
         StorageUnavailable if any of them could not be committed (the ones before it may
-        have been)."""
+        have been). With `hand_off`, each Applied carries the claims leased to it."""
         ...
 
     async def record_rejected(self, source: str, reason: str, body: bytes) -> None:

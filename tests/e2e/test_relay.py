@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,43 @@ async def test_no_more_conversations_in_flight_than_the_setting_allows(env: Env)
     await _settled(env)
     texts = [t for rid in env.rc.open_room_ids() for t in env.room_texts(rid)]
     assert sorted(t for t in texts if t.startswith("segunda")) == [f"segunda {n}" for n in range(4)]
+
+
+@pytest.mark.parametrize("bridge_options", [{"bridge_outbox_concurrency": 1}])
+async def test_lanes_handed_over_at_intake_wait_for_a_slot_and_are_given_back_at_stop(
+    env: Env,
+) -> None:
+    """A message's lane is leased to this process in the transaction that accepts it and
+    goes straight to the outbox, which still runs no more calls than the setting allows;
+    what waits for a slot when the bridge stops is given back (due again at once for any
+    replica). While every slot is taken, new lanes are left to the dispatcher's claims."""
+    citizens = [f"55119876501{n:02d}" for n in range(3)]
+    for n, citizen in enumerate(citizens):
+        await env.graph.citizen_says(citizen, f"oi {n}")
+        await until(lambda n=n: len(env.rc.open_room_ids()) == n + 1)
+    await _settled(env)
+    env.rc.hold()
+    # One delivery from Meta with a message from each: one hand-off for the three lanes.
+    body = env.graph.make_text_payload(citizens[0], "segunda 0")
+    for n, citizen in enumerate(citizens[1:], start=1):
+        body["entry"] += env.graph.make_text_payload(citizen, f"segunda {n}")["entry"]
+    assert await env.graph.deliver(body) == 200
+    await until(lambda: env.rc.held_requests == 1)
+    assert _lanes(env) == {"leased": 3, "free": 0}  # one call in flight, two waiting
+    assert (await env.graph.citizen_says(CITIZEN, "cheio"))[0] == 200
+    assert _lanes(env) == {"leased": 3, "free": 1}  # no slot: left to the dispatcher
+    await env.parts.supervisor.stop()
+    assert _lanes(env) == {"leased": 0, "free": 4}
+    assert (await env.graph.citizen_says("5511987650199", "depois"))[0] == 200
+    assert _lanes(env) == {"leased": 0, "free": 5}  # a new lane, not leased to a stopped outbox
+    env.rc.release()
+
+
+def _lanes(env: Env) -> dict[str, int]:
+    with contextlib.closing(sqlite3.connect(env.settings.bridge_db)) as db:
+        rows = db.execute("SELECT lease IS NOT NULL, COUNT(*) FROM lane GROUP BY 1").fetchall()
+    found = {bool(leased): count for leased, count in rows}
+    return {"leased": found.get(True, 0), "free": found.get(False, 0)}
 
 
 async def test_rocketchat_down_then_back_loses_nothing_and_keeps_order(env: Env) -> None:

@@ -36,6 +36,7 @@ from bridge.core.storage import (
     Event,
     Failed,
     Finish,
+    HandOff,
     Hold,
     Link,
     Outcome,
@@ -249,6 +250,37 @@ async def test_a_claim_hands_out_the_head_of_each_lane_only(backend: Backend) ->
     assert (await backend.storage.settle(Settlement(head, Finish()))).held
     [after] = (await backend.storage.claim("other", 10, 60)).claims
     assert after.row.command == relay
+
+
+async def test_a_hand_off_leases_the_head_of_each_lane_an_event_starts(backend: Backend) -> None:
+    [result] = await backend.storage.apply([say("a", "b")], HandOff("me", 60))
+    assert isinstance(result, Applied) and result.enqueued == 2
+    [handed] = result.claims  # "b" waits behind "a" in the same lane
+    assert handed.row.command == SendText("a") and handed.row.attempts == 0
+    assert handed.conversation == result.conversation  # as written
+    assert (await backend.storage.claim("other", 10, 60)).claims == []  # it is leased
+    # The claim is the row as stored: given back and claimed again, it is the same.
+    await backend.storage.release([handed])
+    [again] = (await backend.storage.claim("other", 10, 60)).claims
+    assert again.row == handed.row and again.conversation == handed.conversation
+    settled = await backend.storage.settle(Settlement(again, Finish(), then_lease=60))
+    assert settled.next is not None and settled.next.row.command == SendText("b")
+
+
+async def test_a_hand_off_leaves_a_busy_lane_to_its_holder(backend: Backend) -> None:
+    await enqueue(backend, SendText("a"))
+    [held] = (await backend.storage.claim("me", 10, 60)).claims
+    [result] = await backend.storage.apply([say("b")], HandOff("other", 60))
+    assert isinstance(result, Applied) and result.enqueued == 1 and result.claims == ()
+    settled = await backend.storage.settle(Settlement(held, Finish(), then_lease=60))
+    assert settled.next is not None and settled.next.row.command == SendText("b")
+
+
+async def test_without_a_hand_off_nothing_is_leased(backend: Backend) -> None:
+    [result] = await backend.storage.apply([say("a")])
+    assert isinstance(result, Applied) and result.enqueued == 1 and result.claims == ()
+    [claim] = (await backend.storage.claim("me", 10, 60)).claims
+    assert claim.row.command == SendText("a")
 
 
 async def test_a_claim_respects_the_limit_and_oldest_lanes_go_first(backend: Backend) -> None:

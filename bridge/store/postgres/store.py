@@ -30,6 +30,7 @@ from bridge.core.storage import (
     Event,
     Failed,
     Find,
+    HandOff,
     Outcome,
     Settled,
     Settlement,
@@ -181,20 +182,23 @@ class PostgresStore(Reads):
 
     # --- writes -------------------------------------------------------------------------
 
-    async def apply(self, events: Sequence[Event]) -> list[Applied | Failed]:
+    async def apply(
+        self, events: Sequence[Event], hand_off: HandOff | None = None
+    ) -> list[Applied | Failed]:
         """In order, each its own transaction: one that fails rolls back alone."""
         results: list[Applied | Failed] = []
         for event in events:
             try:
                 async with self._in_order(_order_key(event.find)):
-                    results.append(await self._run(partial(self._event, event=event)))
+                    results.append(await self._run(partial(self._event, event=event,
+                                                           hand_off=hand_off)))  # fmt: skip
             except StorageUnavailable:
                 raise
             except Exception as exc:
                 results.append(Failed(exc))
         return results
 
-    async def _event(self, tx: PgTx, *, event: Event) -> Applied:
+    async def _event(self, tx: PgTx, *, event: Event, hand_off: HandOff | None) -> Applied:
         conv = await tx.find(event.find)
         if conv is None and not isinstance(event.find, ByKey):
             return Applied(Outcome.UNKNOWN)
@@ -206,8 +210,10 @@ class PostgresStore(Reads):
             assert isinstance(event.find, ByKey)
             conv = await tx.create(event.find.key, event.find.profile_name)
         decision = event.step(conv)
+        if hand_off is not None:
+            tx.hand_off_to = (self._token(hand_off.owner), tx.now + hand_off.lease)
         enqueued = await tx.write(conv, decision)
-        return Applied(Outcome.APPLIED, decision.conversation, enqueued)
+        return Applied(Outcome.APPLIED, decision.conversation, enqueued, tuple(tx.claims))
 
     async def record_rejected(self, source: str, reason: str, body: bytes) -> None:
         await self._run(lambda tx: tx.reject(source, reason, body))

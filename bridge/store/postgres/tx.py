@@ -27,6 +27,7 @@ from bridge.core.storage import (
     Finish,
     Hold,
     Link,
+    OutboxRow,
     Pending,
     Reschedule,
     Settled,
@@ -65,19 +66,21 @@ _QUEUED = (
 )
 # DO UPDATE (a no-op), not DO NOTHING: it waits for a settlement holding the lane, which
 # may be about to delete it for want of a next row it cannot see yet; then this row
-# becomes the head of a fresh lane instead of being left out.
+# becomes the head of a fresh lane instead of being left out. A fresh lane takes the
+# hand-off's lease ($5, $6; NULL without one); RETURNING reads the lane as it stands, so
+# the new row was leased to us only when it is the lane's head and the lease is ours.
 _LANE = (
-    "INSERT INTO lane (conversation_id, destination, head_id, due_at)"
-    " SELECT conversation_id, destination, id, next_attempt_at FROM queued"
+    "INSERT INTO lane (conversation_id, destination, head_id, due_at, lease, lease_until)"
+    " SELECT conversation_id, destination, id, next_attempt_at, $5::text,"
+    " $6::double precision FROM queued"
     " ON CONFLICT (conversation_id, destination) DO UPDATE SET head_id = lane.head_id"
+    " RETURNING head_id, lease"
 )
-ENQUEUE = f"WITH queued AS ({_QUEUED}) {_LANE}"
-# The last command of a transaction also NOTIFYs, in the same statement: a data-modifying
-# WITH runs to completion though the main query does not read it, and the NOTIFY is
-# delivered to the other replicas' LISTEN at commit, not before (store.watch).
-ENQUEUE_AND_NOTIFY = (
-    f"WITH queued AS ({_QUEUED}), laned AS ({_LANE}) SELECT pg_notify('bridge_outbox', $5)"
-)
+_LANED = f"WITH queued AS ({_QUEUED}), laned AS ({_LANE}) SELECT q.id, l.head_id, l.lease"
+ENQUEUE = f"{_LANED} FROM queued AS q, laned AS l"
+# The last command of a transaction also NOTIFYs, in the same statement (one row: one
+# NOTIFY), delivered to the other replicas' LISTEN at commit, not before (store.watch).
+ENQUEUE_AND_NOTIFY = f"{_LANED}, pg_notify('bridge_outbox', $7) FROM queued AS q, laned AS l"
 
 
 @functools.lru_cache(maxsize=64)
@@ -88,13 +91,17 @@ def numbered(sql: str) -> str:
 
 
 class PgTx:
-    """One unit's view of an open transaction. `now` is read once per unit."""
+    """One unit's view of an open transaction. `now` is read once per unit. With
+    `hand_off_to` (lease token, lease end), the head row of each lane the unit starts is
+    leased to it and collected in `claims` (bridge.core.storage.HandOff)."""
 
     def __init__(self, conn: Conn, now: float, origin: str = "") -> None:
         """`origin`: the store's own name, the payload of its NOTIFYs (store.watch)."""
         self.conn = conn
         self.now = now
         self.origin = origin
+        self.hand_off_to: tuple[str, float] | None = None
+        self.claims: list[Claim] = []
 
     # --- conversations ------------------------------------------------------------------
 
@@ -143,7 +150,7 @@ class PgTx:
             )  # fmt: skip
         if decision.release_held:
             await self.release_held(conv.id)
-        return await self.enqueue(conv.id, decision.commands)
+        return await self.enqueue(conv, decision.commands)
 
     async def contact(self, conv: Conversation, change: ContactChange | None) -> None:
         if change is None:
@@ -219,17 +226,26 @@ class PgTx:
 
     # --- the outbox's lanes -------------------------------------------------------------
 
-    async def enqueue(self, conv_id: int, commands: Iterable[Command]) -> int:
+    async def enqueue(self, conv: Conversation, commands: Iterable[Command]) -> int:
         """One statement per command (not one for all: two commands to one lane would have
         its upsert touch the lane's row twice); the last also NOTIFYs, once per
-        transaction, with our origin (store.watch)."""
+        transaction, with our origin (store.watch). A lane a command starts is leased to
+        `hand_off_to`, if any, and its head collected in `claims`."""
         queued = list(commands)
+        lease, until = self.hand_off_to or (None, None)
         for n, command in enumerate(queued, start=1):
-            args = (conv_id, command.destination.value, command_to_json(command), self.now)
+            args = (conv.id, command.destination.value, command_to_json(command), self.now)
             if n < len(queued):
-                await self.conn.execute(ENQUEUE, *args)
+                laned = await self.conn.fetchrow(ENQUEUE, *args, lease, until)
             else:
-                await self.conn.execute(ENQUEUE_AND_NOTIFY, *args, self.origin)
+                laned = await self.conn.fetchrow(ENQUEUE_AND_NOTIFY, *args, lease, until,
+                                                 self.origin)  # fmt: skip
+            if laned is None or lease is None:
+                continue
+            if laned["head_id"] == laned["id"] and laned["lease"] == lease:
+                row = OutboxRow(laned["id"], conv.id, command.destination, command, 0,
+                                self.now)  # fmt: skip
+                self.claims.append(Claim(row, conv, lease))
         return len(queued)
 
     async def claim(self, lease: str, limit: int, until: float) -> tuple[list[Claim], int]:

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from bridge.core.model import Command, command_to_json
+from bridge.core.model import Command, Conversation, command_to_json
 from bridge.core.storage import (
     Bury,
     ById,
     Claim,
     Finish,
     Hold,
+    OutboxRow,
     Pending,
     Reschedule,
     Settled,
@@ -30,20 +31,27 @@ if TYPE_CHECKING:
 log = structlog.get_logger("bridge.store.sqlite")
 
 
-def enqueue(tx: Tx, conv_id: int, commands: Iterable[Command]) -> int:
+def enqueue(tx: Tx, conv: Conversation, commands: Iterable[Command]) -> int:
+    lease, until = tx.hand_off_to or (None, None)
     count = 0
     for command in commands:
         cursor = tx.conn.execute(
             "INSERT INTO outbox (conversation_id, destination, command, next_attempt_at,"
             " created_at) VALUES (?, ?, ?, ?, ?)",
-            (conv_id, command.destination.value, command_to_json(command), tx.now, tx.now),
+            (conv.id, command.destination.value, command_to_json(command), tx.now, tx.now),
         )
-        # The first row of an idle lane becomes its head; a busy lane keeps its own.
-        tx.conn.execute(
-            "INSERT INTO lane (conversation_id, destination, head_id, due_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (conv_id, command.destination.value, cursor.lastrowid, tx.now),
+        row_id = cursor.lastrowid
+        assert row_id is not None
+        # The first row of an idle lane becomes its head (leased at once to a hand-off);
+        # a busy lane keeps its own.
+        started = tx.conn.execute(
+            "INSERT INTO lane (conversation_id, destination, head_id, due_at, lease,"
+            " lease_until) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (conv.id, command.destination.value, row_id, tx.now, lease, until),
         )
+        if lease is not None and started.rowcount == 1:
+            row = OutboxRow(row_id, conv.id, command.destination, command, 0, tx.now)
+            tx.claims.append(Claim(row, conv, lease))
         count += 1
     return count
 

@@ -30,6 +30,7 @@ from bridge.core.storage import (
     Claimed,
     Event,
     Failed,
+    HandOff,
     Outcome,
     Settled,
     Settlement,
@@ -88,8 +89,10 @@ class SqliteStore(Reads):
 
     # --- writes -------------------------------------------------------------------------
 
-    async def apply(self, events: Sequence[Event]) -> list[Applied | Failed]:
-        futures = [self._writer.submit(partial(self._event, event)) for event in events]
+    async def apply(
+        self, events: Sequence[Event], hand_off: HandOff | None = None
+    ) -> list[Applied | Failed]:
+        futures = [self._writer.submit(partial(self._event, event, hand_off)) for event in events]
         results: list[Applied | Failed] = []
         unavailable: StorageUnavailable | None = None
         for future in futures:
@@ -103,7 +106,7 @@ class SqliteStore(Reads):
             raise unavailable
         return results
 
-    def _event(self, event: Event, conn: sqlite3.Connection) -> Applied:
+    def _event(self, event: Event, hand_off: HandOff | None, conn: sqlite3.Connection) -> Applied:
         tx = Tx(conn, self._clock())
         conv = tx.find(event.find)
         if conv is None and not isinstance(event.find, ByKey):
@@ -114,8 +117,10 @@ class SqliteStore(Reads):
             assert isinstance(event.find, ByKey)
             conv = tx.create(event.find.key, event.find.profile_name)
         decision = event.step(conv)
+        if hand_off is not None:
+            tx.hand_off_to = (self._token(hand_off.owner), tx.now + hand_off.lease)
         enqueued = tx.write(conv, decision)
-        return Applied(Outcome.APPLIED, decision.conversation, enqueued)
+        return Applied(Outcome.APPLIED, decision.conversation, enqueued, tuple(tx.claims))
 
     async def record_rejected(self, source: str, reason: str, body: bytes) -> None:
         await self._run(lambda tx: tx.reject(source, reason, body))

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from bridge.core.contacts import ContactChange, contact_change
 from bridge.core.decide import Decision
 from bridge.core.model import Conversation, ConversationKey
-from bridge.core.storage import Find, Link
+from bridge.core.storage import Claim, Find, Link
 from bridge.store.rows import (
     CONVERSATION_COLUMNS,
     EXCERPT,
@@ -23,11 +23,15 @@ from bridge.store.sqlite import lanes
 
 
 class Tx:
-    """One unit's view of the open transaction. `now` is read once per unit."""
+    """One unit's view of the open transaction. `now` is read once per unit. With
+    `hand_off_to` (lease token, lease end), the head row of each lane the unit starts is
+    leased to it and collected in `claims` (bridge.core.storage.HandOff)."""
 
     def __init__(self, conn: sqlite3.Connection, now: float) -> None:
         self.conn = conn
         self.now = now
+        self.hand_off_to: tuple[str, float] | None = None
+        self.claims: list[Claim] = []
 
     def _one(self, sql: str, args: Iterable[object] = ()) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self.conn.execute(sql, tuple(args)).fetchone()
@@ -85,7 +89,7 @@ class Tx:
             )
         if decision.release_held:
             lanes.release_held(self, conv.id)
-        return lanes.enqueue(self, conv.id, decision.commands)
+        return lanes.enqueue(self, conv, decision.commands)
 
     def contact(self, conv: Conversation, change: ContactChange | None) -> None:
         """The conversation's contact record (bridge.core.contacts)."""
