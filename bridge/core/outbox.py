@@ -104,9 +104,10 @@ class Outbox:
     def hand_off(self) -> HandOff | None:
         """What intake asks the store to lease the lanes it starts to, so they come
         straight here instead of through a claim (one durable commit fewer per message).
-        None once stopped, or while every slot is taken: then the dispatcher's claims,
-        oldest due row first, keep the turn of retries and of rows due again."""
-        if not self._taking or len(self._inflight) + len(self._waiting) >= self._slots:
+        None once stopped, or while a claim handed off before waits for a slot: then new
+        lanes are left to the dispatcher, whose claims (oldest due row first) take their
+        turn with retries and rows due again, which only it can reach."""
+        if not self._taking or self._waiting:
             return None
         return HandOff(self._owner, self._lease)
 

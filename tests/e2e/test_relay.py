@@ -92,7 +92,7 @@ async def test_lanes_handed_over_at_intake_wait_for_a_slot_and_are_given_back_at
     """A message's lane is leased to this process in the transaction that accepts it and
     goes straight to the outbox, which still runs no more calls than the setting allows;
     what waits for a slot when the bridge stops is given back (due again at once for any
-    replica). While every slot is taken, new lanes are left to the dispatcher's claims."""
+    replica). While one of them waits, new lanes are left to the dispatcher's claims."""
     citizens = [f"55119876501{n:02d}" for n in range(3)]
     for n, citizen in enumerate(citizens):
         await env.graph.citizen_says(citizen, f"oi {n}")
@@ -107,7 +107,7 @@ async def test_lanes_handed_over_at_intake_wait_for_a_slot_and_are_given_back_at
     await until(lambda: env.rc.held_requests == 1)
     assert _lanes(env) == {"leased": 3, "free": 0}  # one call in flight, two waiting
     assert (await env.graph.citizen_says(CITIZEN, "cheio"))[0] == 200
-    assert _lanes(env) == {"leased": 3, "free": 1}  # no slot: left to the dispatcher
+    assert _lanes(env) == {"leased": 3, "free": 1}  # two wait: left to the dispatcher
     await env.parts.supervisor.stop()
     assert _lanes(env) == {"leased": 0, "free": 4}
     assert (await env.graph.citizen_says("5511987650199", "depois"))[0] == 200
