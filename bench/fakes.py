@@ -55,7 +55,7 @@ class RecordingGraph(FakeGraph):
     async def _statuses(self, record: dict[str, Any], kind: str, wa_id: str, read: bool) -> None:
         await self._status_ladder(record, kind, wa_id, None)
         if read:
-            await self.citizen_reads(str(record["_wamid"]))
+            await self.citizen_reads_record(record)
 
 
 class RecordingRocketChat(FakeRocketChat):

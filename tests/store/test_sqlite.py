@@ -12,7 +12,16 @@ import pytest
 
 from bridge.core.decide import Decision
 from bridge.core.model import ConversationKey, SendText, WaId
-from bridge.core.storage import Applied, ByKey, Event, Outcome, Seen, StorageUnavailable
+from bridge.core.storage import (
+    Applied,
+    ByKey,
+    Claim,
+    Event,
+    HandOff,
+    Outcome,
+    Seen,
+    StorageUnavailable,
+)
 from bridge.store import SqliteStore, StoreError
 from bridge.store.sqlite import writer
 from bridge.store.sqlite.schema import migrations
@@ -97,6 +106,29 @@ async def test_leases_of_a_crashed_process_are_cleared_when_the_file_is_reopened
         assert claim.row.id == held[0].row.id
     finally:
         await reopened.close()
+
+
+async def test_a_caller_gone_once_its_event_ran_gives_the_lane_it_was_handed_back(
+    tmp_path: Path,
+) -> None:
+    """A webhook whose handler is cancelled after its event ran: the event is committed
+    all the same, and the lane leased to the hand-off is free again at once, not when the
+    lease runs out (nobody would deliver it before)."""
+    store = await SqliteStore.open(tmp_path / "b.db")
+    try:
+        caller = asyncio.create_task(store.apply([hello(1)], HandOff("me", 600)))
+        await asyncio.sleep(0)  # the unit ran; its COMMIT is still to come
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        claims: list[Claim] = []
+        for _ in range(20):  # the release is the next transaction
+            claims = list((await store.claim("other", 5, 600)).claims)
+            if claims:
+                break
+        assert [c.row.command for c in claims] == [SendText("oi 1")]
+    finally:
+        await store.close()
 
 
 async def test_concurrent_transactions_share_commits(tmp_path: Path) -> None:

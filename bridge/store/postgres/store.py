@@ -185,7 +185,9 @@ class PostgresStore(Reads):
     async def apply(
         self, events: Sequence[Event], hand_off: HandOff | None = None
     ) -> list[Applied | Failed]:
-        """In order, each its own transaction: one that fails rolls back alone."""
+        """In order, each its own transaction: one that fails rolls back alone. A caller
+        cancelled while its COMMIT is under way may leave the claims of its hand-off to
+        nobody: they are taken over when their lease runs out, as a dead replica's."""
         results: list[Applied | Failed] = []
         for event in events:
             try:

@@ -92,7 +92,10 @@ class SqliteStore(Reads):
     async def apply(
         self, events: Sequence[Event], hand_off: HandOff | None = None
     ) -> list[Applied | Failed]:
-        futures = [self._writer.submit(partial(self._event, event, hand_off)) for event in events]
+        orphaned = self._give_back if hand_off is not None else None
+        futures = [
+            self._writer.submit(partial(self._event, event, hand_off), orphaned) for event in events
+        ]
         results: list[Applied | Failed] = []
         unavailable: StorageUnavailable | None = None
         for future in futures:
@@ -121,6 +124,22 @@ class SqliteStore(Reads):
             tx.hand_off_to = (self._token(hand_off.owner), tx.now + hand_off.lease)
         enqueued = tx.write(conv, decision)
         return Applied(Outcome.APPLIED, decision.conversation, enqueued, tuple(tx.claims))
+
+    def _give_back(self, applied: Applied) -> None:
+        """The claims of an event whose caller gave up once it had run (committed all the
+        same) reach nobody: released in the next transaction, so they are due at once and
+        not only when their lease runs out."""
+        if not applied.claims:
+            return
+        claims = applied.claims
+        asyncio.get_running_loop().call_soon(self._release_orphans, claims)
+
+    def _release_orphans(self, claims: Sequence[Claim]) -> None:
+        try:
+            done = self._writer.submit(lambda conn: lanes.release(Tx(conn, self._clock()), claims))
+        except StorageUnavailable:  # closed: the next start clears every lease
+            return
+        done.add_done_callback(_log_failed_release)
 
     async def record_rejected(self, source: str, reason: str, body: bytes) -> None:
         await self._run(lambda tx: tx.reject(source, reason, body))
@@ -198,6 +217,11 @@ class SqliteStore(Reads):
             return list(await self._reader.execute_fetchall(sql, args))
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable(str(exc)) from exc
+
+
+def _log_failed_release(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("store.release_failed", error=str(done.exception()))
 
 
 def _open_writer(path: str, *, clear_leases: bool) -> sqlite3.Connection:

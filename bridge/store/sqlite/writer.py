@@ -58,6 +58,8 @@ class _Job:
     future: asyncio.Future[Any]
     ok: bool = False  # it ran to the end (in the transaction that is open, if not committed)
     value: Any = None
+    orphaned: Callable[[Any], None] | None = None  # gets the value of a cancelled caller's
+    # unit that was committed all the same
 
 
 class Writer:
@@ -90,13 +92,18 @@ class Writer:
         self._conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_CHECKPOINT_PAGES}")
         self._conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
 
-    def submit(self, unit: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+    def submit(
+        self,
+        unit: Callable[[sqlite3.Connection], T],
+        orphaned: Callable[[T], None] | None = None,
+    ) -> asyncio.Future[T]:
         """Run one unit now (or as soon as the connection is free); the future resolves
-        after the COMMIT that carried it."""
+        after the COMMIT that carried it. If the caller gave up after the unit ran, the
+        unit is committed all the same and `orphaned` gets its value."""
         if self._closed or self._conn is None:
             raise StorageUnavailable("the database is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        job = _Job(unit, future)
+        job = _Job(unit, future, orphaned=orphaned)
         if self._busy or self._waiting:
             self._waiting.append(job)
         else:
@@ -281,6 +288,8 @@ def _translate(exc: Exception) -> BaseException:
 
 def _resolve(job: _Job) -> None:
     if job.future.done():
+        if job.future.cancelled() and job.ok and job.orphaned is not None:
+            job.orphaned(job.value)
         return
     if job.ok:
         job.future.set_result(job.value)
