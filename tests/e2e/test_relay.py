@@ -68,11 +68,7 @@ async def test_a_burst_of_fifty_arrives_in_order(env: Env) -> None:
 async def test_no_more_conversations_in_flight_than_the_setting_allows(env: Env) -> None:
     """BRIDGE_OUTBOX_CONCURRENCY bounds the calls waiting on Rocket.Chat at once; the
     conversations past it are delivered when a call ends, none lost."""
-    citizens = [f"55119876500{n:02d}" for n in range(4)]
-    for n, citizen in enumerate(citizens):
-        await env.graph.citizen_says(citizen, f"oi {n}")
-        await until(lambda n=n: len(env.rc.open_room_ids()) == n + 1)
-    await _settled(env)
+    citizens = await _with_rooms(env, [f"55119876500{n:02d}" for n in range(4)])
     env.rc.hold()
     for n, citizen in enumerate(citizens):
         assert (await env.graph.citizen_says(citizen, f"segunda {n}"))[0] == 200
@@ -93,11 +89,7 @@ async def test_lanes_handed_over_at_intake_wait_for_a_slot_and_are_given_back_at
     goes straight to the outbox, which still runs no more calls than the setting allows;
     what waits for a slot when the bridge stops is given back (due again at once for any
     replica). While one of them waits, new lanes are left to the dispatcher's claims."""
-    citizens = [f"55119876501{n:02d}" for n in range(3)]
-    for n, citizen in enumerate(citizens):
-        await env.graph.citizen_says(citizen, f"oi {n}")
-        await until(lambda n=n: len(env.rc.open_room_ids()) == n + 1)
-    await _settled(env)
+    citizens = await _with_rooms(env, [f"55119876501{n:02d}" for n in range(3)])
     env.rc.hold()
     # One delivery from Meta with a message from each: one hand-off for the three lanes.
     body = env.graph.make_text_payload(citizens[0], "segunda 0")
@@ -113,6 +105,15 @@ async def test_lanes_handed_over_at_intake_wait_for_a_slot_and_are_given_back_at
     assert (await env.graph.citizen_says("5511987650199", "depois"))[0] == 200
     assert _lanes(env) == {"leased": 0, "free": 5}  # a new lane, not leased to a stopped outbox
     env.rc.release()
+
+
+async def _with_rooms(env: Env, citizens: list[str]) -> list[str]:
+    """Each citizen has said hello and has an open room; nothing left in flight."""
+    for n, citizen in enumerate(citizens):
+        await env.graph.citizen_says(citizen, f"oi {n}")
+        await until(lambda n=n: len(env.rc.open_room_ids()) == n + 1)
+    await _settled(env)
+    return citizens
 
 
 def _lanes(env: Env) -> dict[str, int]:
