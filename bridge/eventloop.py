@@ -16,8 +16,9 @@ GC_THRESHOLDS = (10_000, 10, 10)
 
 # The SQLite writer's COMMIT returns on a helper thread, which then needs the GIL to hand
 # the result back; while the event loop is busy it gets it only when the interpreter's
-# switch interval (5 ms by default) runs out. A relayed message waits for two or three
-# commits, so near saturation that wait was much of its latency: at 0.5 ms, relaying at
+# switch interval (5 ms by default) runs out. A relayed message waited for two commits
+# then (one since the hand-off at intake: bridge/core/intake.py), so near saturation that
+# wait was much of its latency: at 0.5 ms, relaying at
 # 2,000 messages/s offered went from p50 27-53 / p99 66-279 ms to 19-26 / 34-91 ms (three
 # alternating A/B rounds, 3-second phases) for about 2% more CPU per message.
 SWITCH_INTERVAL = 0.0005
