@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bridge.core.contacts import COLUMNS, ContactChange, Value
 from bridge.core.model import (
+    Command,
     Conversation,
     ConversationKey,
     Destination,
@@ -20,7 +21,16 @@ from bridge.core.model import (
     WaId,
     command_from_json,
 )
-from bridge.core.storage import ById, ByKey, ByOutbound, ByRoom, Find, OutboxRow, UnreadableRow
+from bridge.core.storage import (
+    ById,
+    ByKey,
+    ByOutbound,
+    ByRoom,
+    Claim,
+    Find,
+    OutboxRow,
+    UnreadableRow,
+)
 
 EXCERPT = 80  # characters of a message kept with its link
 CONTACT_TEXT_COLUMNS = frozenset({"topic", "department", "priority"})  # NOT NULL DEFAULT ''
@@ -124,6 +134,14 @@ def outbox_row(row: Row) -> OutboxRow:
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise UnreadableRow(f"outbox row {row['row_id']}: {type(exc).__name__}: {exc}") from exc
+
+
+def queued_claim(
+    row_id: int, conv: Conversation, command: Command, now: float, lease: str
+) -> Claim:
+    """A row just queued and leased by a hand-off, as `outbox_row` would read it back: no
+    attempt yet, created in this transaction."""
+    return Claim(OutboxRow(row_id, conv.id, command.destination, command, 0, now), conv, lease)
 
 
 async def in_batches(batch: Callable[[], Awaitable[Mapping[str, int]]]) -> dict[str, int]:

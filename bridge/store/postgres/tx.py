@@ -27,7 +27,6 @@ from bridge.core.storage import (
     Finish,
     Hold,
     Link,
-    OutboxRow,
     Pending,
     Reschedule,
     Settled,
@@ -44,6 +43,7 @@ from bridge.store.rows import (
     day_of,
     find_where,
     outbox_row,
+    queued_claim,
 )
 
 if TYPE_CHECKING:
@@ -243,9 +243,7 @@ class PgTx:
             if laned is None or lease is None:
                 continue
             if laned["head_id"] == laned["id"] and laned["lease"] == lease:
-                row = OutboxRow(laned["id"], conv.id, command.destination, command, 0,
-                                self.now)  # fmt: skip
-                self.claims.append(Claim(row, conv, lease))
+                self.claims.append(queued_claim(laned["id"], conv, command, self.now, lease))
         return len(queued)
 
     async def claim(self, lease: str, limit: int, until: float) -> tuple[list[Claim], int]:

@@ -16,14 +16,13 @@ from bridge.core.storage import (
     Claim,
     Finish,
     Hold,
-    OutboxRow,
     Pending,
     Reschedule,
     Settled,
     Settlement,
     UnreadableRow,
 )
-from bridge.store.rows import OUTBOX_HEAD, conversation, outbox_row
+from bridge.store.rows import OUTBOX_HEAD, conversation, outbox_row, queued_claim
 
 if TYPE_CHECKING:
     from bridge.store.sqlite.tx import Tx
@@ -50,8 +49,7 @@ def enqueue(tx: Tx, conv: Conversation, commands: Iterable[Command]) -> int:
             (conv.id, command.destination.value, row_id, tx.now, lease, until),
         )
         if lease is not None and started.rowcount == 1:
-            row = OutboxRow(row_id, conv.id, command.destination, command, 0, tx.now)
-            tx.claims.append(Claim(row, conv, lease))
+            tx.claims.append(queued_claim(row_id, conv, command, tx.now, lease))
         count += 1
     return count
 
