@@ -35,7 +35,10 @@ NOTES = [
     "the offered rate; *sustained* is the best such step of the rising series, whose "
     "last steps (marked refined) are taken halfway between the best rate kept up with and "
     "the next one; each conversation's next message waits for the previous "
-    "acknowledgement.",
+    "acknowledgement. A step that does not keep up is run once more and counts by its "
+    "second run (the first is listed, marked, and counted in no figure): on a shared "
+    "machine, another tenant only ever slows a step down. The bridge and the baselines "
+    "are measured alike.",
     "Ratios: ingest compares the max acknowledged rates; relay the sustained rates of the "
     "bridge and of the bare forwarder (no store, no queue, no retry).",
 ]

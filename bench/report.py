@@ -322,6 +322,11 @@ def _series(r: Mapping[str, Any]) -> list[tuple[str, Sequence[Mapping[str, Any]]
     ]
 
 
+def _marks(step: Mapping[str, Any]) -> str:
+    refined = " (refined)" if step.get("refined") else ""
+    return refined + (" (run again below, not counted)" if step.get("superseded") else "")
+
+
 def _step_table(steps: Sequence[Mapping[str, Any]]) -> list[str]:
     out = [
         "| offered/s | acked/s | ack p50/p99 ms | delivered/s | delivery p50/p99 ms "
@@ -333,7 +338,7 @@ def _step_table(steps: Sequence[Mapping[str, Any]]) -> list[str]:
         a, c = s["ack_latency"], s["cpu"]
         keeps = d["keeps_up"] if d else s["keeps_up"]
         out.append(
-            f"| {s['offered_rate']:g}{' (refined)' if s.get('refined') else ''} "
+            f"| {s['offered_rate']:g}{_marks(s)} "
             f"| {s['ack_rate']:,.1f} | {_fmt((a['p50_ms'], a['p99_ms']))} "
             f"| {_fmt(d['rate']) if d else '—'} "
             f"| {_fmt((d['latency']['p50_ms'], d['latency']['p99_ms'])) if d else '—'} "

@@ -34,11 +34,19 @@ async def rising(
     """Steps at rising offered rates until the acknowledgements no longer keep up (or, with
     `until_delivery_lags`, the deliveries); `extra` (default: the profile's) more steps past
     the profile's rates while they do. Then the profile's `refine` steps between the best
-    rate kept up with and the next one, which was not (see `gap`)."""
+    rate kept up with and the next one, which was not (see `gap`).
+
+    A step that does not keep up is run once more, and the second run is the step's result
+    (the first stays in the list, marked `superseded`, and counts in no figure). On a
+    shared machine another tenant's burst only ever slows a step down: one such second in
+    a series stopped the bare forwarder at 2,317/s in one quick run and let it reach
+    5,016/s in another, ten minutes apart, and the ratios swung with it (0.39 to 0.68).
+    The same rule holds for the bridge and for the baselines alike."""
     steps: list[dict[str, Any]] = []
     more = h.profile.extra_steps if extra is None else extra
+    by_delivery = stream.sink is not None
 
-    async def step(tag: str, rate: float) -> dict[str, Any]:
+    async def attempt(tag: str, rate: float, note: str) -> dict[str, Any]:
         seconds = min(h.profile.step_seconds, MAX_STEP_MESSAGES / rate)
         found = await phase.run(
             h, stream, tag, rate=rate, seconds=seconds, lanes=lanes, room_of=room_of
@@ -46,23 +54,41 @@ async def rising(
         found["tag"] = tag
         steps.append(found)
         note_failures(f"{stream.name} at {rate:g}/s", found, failures)
+        print(f"  {stream.name:<24} {line(found)}{note}", flush=True)
         return found
+
+    async def step(tag: str, rate: float, note: str = "") -> dict[str, Any]:
+        found = await attempt(tag, rate, note)
+        if kept_up(found, by_delivery=by_delivery):
+            return found
+        found["superseded"] = True
+        return await attempt(f"{tag}b", rate, f"{note}  (run again)")
 
     for n, rate in enumerate(rates_beyond(h.profile.rates, more)):
         found = await step(f"{prefix}{n}", rate)
-        print(f"  {stream.name:<24} {line(found)}", flush=True)
         if not found["keeps_up"]:
             break
         if until_delivery_lags and "delivery" in found and not found["delivery"]["keeps_up"]:
             break
     for n in range(h.profile.refine):
-        between = gap(steps, by_delivery=stream.sink is not None)
+        between = gap(steps, by_delivery=by_delivery)
         if between is None:
             break
-        found = await step(f"{prefix}r{n}", between)
+        found = await step(f"{prefix}r{n}", between, "  (refined)")
         found["refined"] = True
-        print(f"  {stream.name:<24} {line(found)}  (refined)", flush=True)
     return steps
+
+
+def kept_up(step: Mapping[str, Any], *, by_delivery: bool) -> bool:
+    """Every request answered in time and, where deliveries are counted, them too."""
+    if not step["keeps_up"]:
+        return False
+    return not by_delivery or bool(step["delivery"]["keeps_up"])
+
+
+def counted(steps: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The steps the figures are taken from: a step run again counts by its second run."""
+    return [s for s in steps if not s.get("superseded")]
 
 
 def gap(steps: Sequence[Mapping[str, Any]], *, by_delivery: bool) -> float | None:
@@ -78,6 +104,7 @@ def gap(steps: Sequence[Mapping[str, Any]], *, by_delivery: bool) -> float | Non
     def kept(s: Mapping[str, Any]) -> bool:
         return bool(s["delivery"]["keeps_up"] if by_delivery else s["keeps_up"])
 
+    steps = counted(steps)
     lo = max((s["offered_rate"] for s in steps if kept(s)), default=None)
     if lo is None:
         return None
@@ -134,6 +161,7 @@ def _ok(check: Mapping[str, Any]) -> str:
 
 def acked(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Sustained and max acknowledged rate of a series, with the latency at the former."""
+    steps = counted(steps)
     kept = [s for s in steps if s["keeps_up"]]
     best = max(kept, key=lambda s: s["ack_rate"], default=None)
     full = [s["ack_rate"] for s in steps if s["all_acknowledged"]]
@@ -148,6 +176,7 @@ def acked(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def delivered(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Sustained delivery rate (every message once, in order, keeping up) of a series."""
+    steps = counted(steps)
     kept = [s for s in steps if s["delivery"]["keeps_up"]]
     best = max(kept, key=lambda s: s["delivery"]["rate"], default=None)
     on_grid = [s["delivery"]["rate"] for s in kept if not s.get("refined")]

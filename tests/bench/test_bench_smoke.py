@@ -158,3 +158,31 @@ def test_the_relay_ratio_is_also_reported_from_the_profiles_rates_alone() -> Non
     steps = [{"offered_rate": 1400, "delivery": kept}, refined]
     found = series.delivered(steps)
     assert (found["sustained_rate"], found["sustained_rate_on_grid"]) == (1950.0, 1372.0)
+
+
+def test_a_step_run_again_counts_by_its_second_run_only() -> None:
+    """A step that did not keep up is run once more (bench.series.rising): the first run
+    stays in the list for the report, and no figure is taken from it."""
+    hiccup = {**_step(2800, delivery=False), "superseded": True}
+    again = _step(2800, delivery=True)
+    relay = [_step(1400, delivery=True), hiccup, again, _step(3920, delivery=False)]
+    for s in relay:
+        s["delivery"].update(latency={}, check={"ok": True})
+    # Without the second run, 2,800 would bound the gap from above: 1,980, not 3,310.
+    assert series.gap(relay, by_delivery=True) == 3310.0
+    assert series.delivered(relay)["sustained_offered"] == 2800
+    first = {**_acked(1400, 900.0, ok=False), "superseded": True}
+    acks = [_acked(700, 700.0), first, _acked(1400, 1390.0)]
+    found = series.acked(acks)
+    assert (found["sustained_rate"], found["saturated"]) == (1390.0, False)
+
+
+def test_only_a_step_that_did_not_keep_up_is_run_again() -> None:
+    assert series.kept_up(_step(700, delivery=True), by_delivery=True)
+    assert not series.kept_up(_step(700, delivery=False), by_delivery=True)
+    assert series.kept_up(_step(700, delivery=False), by_delivery=False)
+    assert not series.kept_up(_step(700, acks=False), by_delivery=False)
+
+
+def _acked(offered: float, rate: float, *, ok: bool = True) -> dict[str, Any]:
+    return {**_step(offered, acks=ok), "ack_rate": rate, "all_acknowledged": ok, "ack_latency": {}}
