@@ -58,6 +58,7 @@ async def relay(
     failures: list[str],
     *,
     until_delivery_lags: bool = False,
+    extra: int | None = None,
 ) -> dict[str, Any]:
     """The fixed-rate latency phase, then the rising series, through one stream."""
     lanes = list(room_of)
@@ -81,6 +82,7 @@ async def relay(
         room_of=room_of,
         failures=failures,
         until_delivery_lags=until_delivery_lags,
+        extra=extra,
     )
     every = [fixed, *steps]  # the fixed-rate phase is one more step of the series
     out: dict[str, Any] = {"fixed": fixed, "steps": steps, "ingest": series.acked(every)}
@@ -169,7 +171,9 @@ async def baseline_scenarios(
     )
     return {
         "ack": {"steps": ack_steps, "ingest": series.acked(ack_steps)},
-        "forward": await relay(h, forward, "f", room_of, failures),
+        "forward": await relay(
+            h, forward, "f", room_of, failures, extra=h.profile.forwarder_extra_steps
+        ),
     }
 
 
