@@ -357,6 +357,20 @@ async def test_a_settlement_whose_lease_was_taken_over_is_refused(backend: Backe
     assert await texts_in_outbox(backend) == ["b"]
 
 
+async def test_no_change_is_written_by_a_delivery_whose_lease_was_taken_over(
+    backend: Backend,
+) -> None:
+    await enqueue(backend, SendText("a"))
+    [dead_owner] = (await backend.storage.claim("replica-1", 10, lease=0.05)).claims
+    await asyncio.sleep(0.1)
+    [taken] = (await backend.storage.claim("replica-2", 10, 60)).claims
+    for change in (Reschedule(1, 30, "HTTP 503"), Bury(1, "HTTP 400"), Hold()):
+        assert not (await backend.storage.settle(Settlement(dead_owner, change))).held
+    assert await texts_in_outbox(backend) == ["a"]
+    assert (await backend.storage.outbox_depth()) == {"pending": 1}
+    assert (await backend.storage.settle(Settlement(taken, Finish()))).held
+
+
 async def test_a_finished_row_hands_its_lane_on_to_the_same_delivery(backend: Backend) -> None:
     await enqueue(backend, SendText("a"), SendText("b"), SendText("c"))
     [claim] = (await backend.storage.claim("me", 10, 60)).claims

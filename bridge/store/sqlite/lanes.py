@@ -112,17 +112,18 @@ def next_due_at(tx: Tx) -> float | None:
     return float(row[0]) if row and row[0] is not None else None
 
 
+# The settling delivery still holds the lane: its lease, on its row.
+_HELD = (
+    "EXISTS (SELECT 1 FROM lane WHERE conversation_id = ? AND destination = ? AND lease = ?"
+    " AND head_id = ?)"
+)
+
+
 def settle(tx: Tx, s: Settlement, next_lease: str) -> Settled:
     row = s.claim.row
     lane = (row.conversation_id, row.destination.value)
-    held = tx.conn.execute(
-        "SELECT 1 FROM lane WHERE conversation_id = ? AND destination = ? AND lease = ?"
-        " AND head_id = ?",
-        (*lane, s.claim.lease, row.id),
-    ).fetchone()
-    if held is None:
+    if not _change_if_held(tx, s, lane):
         return Settled(held=False)
-    _change(tx, row.id, s.change)
     for link in s.links:
         tx.link(link, row.conversation_id)
     for name, label in s.counters:
@@ -143,10 +144,23 @@ def settle(tx: Tx, s: Settlement, next_lease: str) -> Settled:
     return Settled(True, _handed_on(tx, head, lease[0]))
 
 
-def _change(tx: Tx, row_id: int, change: Finish | Reschedule | Bury | Hold) -> None:
+def _change_if_held(tx: Tx, s: Settlement, lane: tuple[int, str]) -> bool:
+    """Write the row's change if the lease is still ours; False (nothing written) if not.
+    A row that is done goes in the statement that checks the lease (most settlements: one
+    statement of the ten a relayed message costs, instead of two)."""
+    row_id = s.claim.row.id
+    held = (*lane, s.claim.lease, row_id)
+    if isinstance(s.change, Finish):
+        gone = tx.conn.execute(f"DELETE FROM outbox WHERE id = ? AND {_HELD}", (row_id, *held))
+        return gone.rowcount == 1
+    if not tx.conn.execute(f"SELECT {_HELD}", held).fetchone()[0]:
+        return False
+    _change(tx, row_id, s.change)
+    return True
+
+
+def _change(tx: Tx, row_id: int, change: Reschedule | Bury | Hold) -> None:
     match change:
-        case Finish():
-            tx.conn.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
         case Reschedule():
             command = command_to_json(change.command) if change.command else None
             tx.conn.execute(
