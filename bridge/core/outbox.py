@@ -11,7 +11,6 @@ import random
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import replace
 
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
@@ -198,12 +197,12 @@ class Outbox:
             settlement = await self._attempt(claim)
             _log_settlement(settlement)
             self._observer.settled(settlement)
-            claim = await self._settle(replace(settlement, then_lease=self._lease))
+            claim = await self._settle(settlement.leasing_next(self._lease))
             if settlement.step is not None or isinstance(settlement.change, Reschedule):
                 self.wake()  # rows for other lanes, or a new due time, for the dispatcher
 
     async def _attempt(self, claim: Claim) -> Settlement:
-        row, rules, jitter = claim.row, self._rules_for(claim), random.random()
+        row = claim.row
         try:
             # One HTTP call is bounded by the client's own timeout; a command that makes
             # several (a room, a file) is bounded as a whole, well inside its lease.
@@ -215,28 +214,39 @@ class Outbox:
                     claim.conversation,
                     self._opened(claim.conversation),
                 )
-        except RateLimited as exc:
-            age = time.time() - row.created_at
-            return outcomes.rate_limited(
-                claim, exc.reason, exc.after, age=age, rules=rules, jitter=jitter
-            )
-        except Retryable as exc:
-            return outcomes.retry_later(claim, exc.reason, exc.after, rules, jitter)
-        except TimeoutError:
-            return outcomes.retry_later(claim, "delivery timed out", None, rules, jitter)
-        except Permanent as exc:
-            return outcomes.gave_up(claim, exc.reason, exc.code, rules)
-        except NoAgentOnline:
-            return outcomes.no_agent(claim, rules)
-        except WindowClosed:
-            return outcomes.window_closed(claim, rules, time.time())
-        except (RoomIsClosed, VisitorIsGone) as exc:
-            _bound(row).info("outbox.bounced", reason=str(exc))
-            return outcomes.bounced(claim, rules)
-        except Exception:  # the one error boundary per delivery: log, retry later
-            _bound(row).exception("outbox.crashed")
-            return outcomes.retry_later(claim, "internal error", None, rules, jitter)
-        return outcomes.delivered(claim, done.links, rules, done.file_refused or "")
+        except Exception as exc:  # every failure, classified in _failed
+            return self._failed(claim, exc)
+        if done.file_refused:
+            rules = self._rules_for(claim)
+            return outcomes.delivered(claim, done.links, rules, done.file_refused)
+        return outcomes.delivered(claim, done.links)
+
+    def _failed(self, claim: Claim, exc: Exception) -> Settlement:
+        """What a failed delivery changes (called inside the `except`, so the crash case
+        logs its traceback)."""
+        row, rules, jitter = claim.row, self._rules_for(claim), random.random()
+        match exc:
+            case RateLimited():
+                age = time.time() - row.created_at
+                return outcomes.rate_limited(
+                    claim, exc.reason, exc.after, age=age, rules=rules, jitter=jitter
+                )
+            case Retryable():
+                return outcomes.retry_later(claim, exc.reason, exc.after, rules, jitter)
+            case TimeoutError():
+                return outcomes.retry_later(claim, "delivery timed out", None, rules, jitter)
+            case Permanent():
+                return outcomes.gave_up(claim, exc.reason, exc.code, rules)
+            case NoAgentOnline():
+                return outcomes.no_agent(claim, rules)
+            case WindowClosed():
+                return outcomes.window_closed(claim, rules, time.time())
+            case RoomIsClosed() | VisitorIsGone():
+                _bound(row).info("outbox.bounced", reason=str(exc))
+                return outcomes.bounced(claim, rules)
+        # The one error boundary per delivery: log, retry later.
+        _bound(row).exception("outbox.crashed")
+        return outcomes.retry_later(claim, "internal error", None, rules, jitter)
 
     async def _settle(self, settlement: Settlement) -> Claim | None:
         """Write the result; the lane's next row when the store handed it over."""
@@ -264,7 +274,7 @@ class Outbox:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._storage.settle(replace(settlement, then_lease=None))
+                    return await self._storage.settle(settlement.leasing_next(None))
         except StorageUnavailable as exc:
             _bound(settlement.claim.row).error("outbox.settle_failed", error=str(exc))
         return None

@@ -216,6 +216,12 @@ class Settlement:
     step: Callable[[Conversation, Pending], Decision] | None = None
     then_lease: float | None = None
 
+    def leasing_next(self, lease: float | None) -> Settlement:
+        """The same result, with or without the hand-on (`then_lease`). Built directly:
+        dataclasses.replace re-reads the fields at every call, and this runs once per
+        delivered message."""
+        return Settlement(self.claim, self.change, self.links, self.counters, self.step, lease)
+
 
 @dataclass(frozen=True)
 class Settled:

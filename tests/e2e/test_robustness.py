@@ -117,6 +117,25 @@ def crash_once(target: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable
     return flaky
 
 
+async def test_a_delivery_that_meets_a_bug_is_logged_and_retried_alone(
+    env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The outbox's error boundary per delivery: the bug is logged with its traceback, the
+    row is tried again later, and the outbox itself never stops (no restart)."""
+    await env.graph.citizen_says(CITIZEN, "primeira")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await until(lambda: "primeira" in env.room_texts(env.room()["_id"]))
+    deliverer = env.parts.outbox._deliverer  # the seam the bug goes in
+    monkeypatch.setattr(deliverer, "deliver", crash_once(deliverer.deliver))
+    await env.graph.citizen_says(CITIZEN, "segunda")
+    await until(lambda: "segunda" in env.room_texts(env.room()["_id"]))
+    assert env.room_texts(env.room()["_id"]).count("segunda") == 1
+    logged = capsys.readouterr().out
+    assert "outbox.crashed" in logged and "RuntimeError" in logged and "Traceback" in logged
+    _, body = await ready(env)
+    assert body["workers"]["outbox"]["restarts"] == 0
+
+
 async def test_a_crashed_outbox_is_restarted_and_readyz_shows_it(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
