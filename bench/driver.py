@@ -40,7 +40,8 @@ NOTES = [
     "machine, another tenant only ever slows a step down. The bridge and the baselines "
     "are measured alike.",
     "Ratios: ingest compares the max acknowledged rates; relay the sustained rates of the "
-    "bridge and of the bare forwarder (no store, no queue, no retry).",
+    "bridge and of the bare forwarder (no store, no queue, no retry), whose series run in "
+    "turns, one step of each after the other.",
 ]
 
 
@@ -85,16 +86,21 @@ async def _scenarios(  # noqa: PLR0917 - the run's parts, in order
     postgres: str = "",
 ) -> None:
     fakes = await procs.spawn("fakes", ["-m", "bench.fakes"], workdir / "fakes.log", pipe=True)
+    baseline: procs.Child | None = None
     try:
         info = await procs.first_line(fakes)
         h = Harness(profile, workdir, session, fakes)
-        print("scenarios 1-3: the bridge", flush=True)
+        print("scenarios 1-3: the bridge (scenario 2 in turns with 5's forwarder)", flush=True)
         bridge = await bridgeproc.start(session, workdir, "bridge", info, db=workdir / "bridge.db")
         await h.post("/configure", {"rc_webhook_url": f"{bridge.url}/webhooks/rocketchat"})
         lanes = [config.wa_id(config.WARM_PREFIX, i) for i in range(profile.conversations)]
         try:
             room_of = await scenarios.warm_up(h, bridge.url, lanes, failures)
-            result["bridge"] = await scenarios.bridge_scenarios(h, [bridge], room_of, failures)
+            baseline = await _start_baseline(h, room_of)
+            result["bridge"] = await scenarios.bridge_scenarios(
+                h, [bridge], room_of, failures, forwarder=baseline
+            )
+            forward = result["bridge"].pop("forwarder")
             result["bridge"]["memory"] = bridge.child.memory()
         finally:
             await bridge.child.stop()
@@ -104,8 +110,10 @@ async def _scenarios(  # noqa: PLR0917 - the run's parts, in order
         if postgres:
             print("scenarios 1-3 again: the bridge on PostgreSQL", flush=True)
             result["postgres"] = await _on_postgres(h, session, info, postgres, failures)
-        print("scenario 5: bare aiohttp baseline", flush=True)
-        result["baseline"] = await _baseline(h, room_of, failures)
+        print("scenario 5: bare aiohttp baseline (its forwarder ran beside scenario 2)", flush=True)
+        result["baseline"] = await scenarios.baseline_scenarios(
+            h, baseline, room_of, failures, forward
+        )
         result["ratios"] = scenarios.ratios(result["bridge"], result["baseline"])
         print("scenario 4: bot", flush=True)
         result["bot"] = await botrun.scenario(h, failures)
@@ -115,6 +123,8 @@ async def _scenarios(  # noqa: PLR0917 - the run's parts, in order
         result["stored"] = await cost.scenario(h, failures)
         result["fakes_counts"] = await h.get("/counts")
     finally:
+        if baseline is not None:
+            await baseline.stop()
         await fakes.stop()
 
 
@@ -177,7 +187,8 @@ async def _two_replicas(  # noqa: PLR0917 - the run's parts
         await second.child.stop()
 
 
-async def _baseline(h: Harness, room_of: dict[str, str], failures: list[str]) -> dict[str, Any]:
+async def _start_baseline(h: Harness, room_of: dict[str, str]) -> procs.Child:
+    """The bare aiohttp server, on the warmed-up conversations' rooms."""
     rooms_file = h.workdir / "rooms.json"
     tokens = {r["wa_id"]: r["token"] for r in await h.get("/rooms")}
     rooms_file.write_text(json.dumps({w: [tokens[w], rid] for w, rid in room_of.items()}))
@@ -189,9 +200,10 @@ async def _baseline(h: Harness, room_of: dict[str, str], failures: list[str]) ->
     )
     try:
         await procs.first_line(baseline)
-        return await scenarios.baseline_scenarios(h, baseline, room_of, failures)
-    finally:
+    except BaseException:
         await baseline.stop()
+        raise
+    return baseline
 
 
 def _machine() -> dict[str, Any]:

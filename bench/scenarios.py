@@ -61,34 +61,60 @@ async def relay(
     extra: int | None = None,
 ) -> dict[str, Any]:
     """The fixed-rate latency phase, then the rising series, through one stream."""
+    [out] = await relays_in_turns(
+        h, [(stream, prefix, extra)], room_of, failures, until_delivery_lags=until_delivery_lags
+    )
+    return out
+
+
+async def relays_in_turns(
+    h: Harness,
+    streams: Sequence[tuple[Stream, str, int | None]],
+    room_of: Mapping[str, str],
+    failures: list[str],
+    *,
+    until_delivery_lags: bool = False,
+) -> list[dict[str, Any]]:
+    """`relay` for each (stream, prefix, extra steps), their phases in turns (fixed rate,
+    then one step of each rising series after the other: series.in_turns)."""
     lanes = list(room_of)
     rate = h.profile.fixed_rate
-    fixed = await phase.run(
-        h,
-        stream,
-        f"{prefix}fix",
-        rate=rate,
-        seconds=h.profile.fixed_seconds,
-        lanes=lanes,
-        room_of=room_of,
-    )
-    series.note_failures(f"{stream.name} at {rate:g}/s (fixed)", fixed, failures)
-    print(f"  {stream.name:<24} {series.line(fixed)}  (fixed rate)", flush=True)
-    steps = await series.rising(
-        h,
-        stream,
-        prefix,
-        lanes=lanes,
-        room_of=room_of,
-        failures=failures,
-        until_delivery_lags=until_delivery_lags,
-        extra=extra,
-    )
-    every = [fixed, *steps]  # the fixed-rate phase is one more step of the series
-    out: dict[str, Any] = {"fixed": fixed, "steps": steps, "ingest": series.acked(every)}
-    if stream.sink:
-        out["relay"] = series.delivered(every)
-    return out
+    fixed = []
+    for stream, prefix, _ in streams:
+        found = await phase.run(
+            h,
+            stream,
+            f"{prefix}fix",
+            rate=rate,
+            seconds=h.profile.fixed_seconds,
+            lanes=lanes,
+            room_of=room_of,
+        )
+        series.note_failures(f"{stream.name} at {rate:g}/s (fixed)", found, failures)
+        print(f"  {stream.name:<24} {series.line(found)}  (fixed rate)", flush=True)
+        fixed.append(found)
+    rising = [
+        series.Rising(
+            h,
+            s,
+            prefix,
+            lanes=lanes,
+            room_of=room_of,
+            failures=failures,
+            extra=extra,
+            until_delivery_lags=until_delivery_lags,
+        )
+        for s, prefix, extra in streams
+    ]
+    await series.in_turns(rising)
+    outs = []
+    for (stream, _, _), first, steps in zip(streams, fixed, rising, strict=True):
+        every = [first, *steps.steps]  # the fixed-rate phase is one more step of the series
+        out: dict[str, Any] = {"fixed": first, "steps": steps.steps, "ingest": series.acked(every)}
+        if stream.sink:
+            out["relay"] = series.delivered(every)
+        outs.append(out)
+    return outs
 
 
 async def bridge_scenarios(
@@ -98,9 +124,12 @@ async def bridge_scenarios(
     failures: list[str],
     *,
     statuses: bool = True,
+    forwarder: Child | None = None,
 ) -> dict[str, Any]:
     """Scenarios 1-3 through one bridge, or alternating between several replicas (one
-    database); then scenario 3+ through the first one, when `statuses`."""
+    database); then scenario 3+ through the first one, when `statuses`. With `forwarder`
+    (the baseline's process), scenario 2 takes turns with the bare forwarder's series
+    (scenario 5), whose figures come back under "forwarder"."""
     name = "bridge" if len(bridges) == 1 else f"{len(bridges)} replicas"
     # Runs on one database must not share message ids (the second would be deduplicated).
     tag = "" if len(bridges) == 1 else f"r{len(bridges)}"
@@ -109,10 +138,16 @@ async def bridge_scenarios(
                      servers)  # fmt: skip
     outbound = Stream(f"{name} agent>citizen", _urls(bridges, "rocketchat"), "rocketchat",
                       "graph", servers)  # fmt: skip
-    found = {
-        "citizen_to_agent": await relay(h, inbound, f"{tag}c", room_of, failures),
-        "agent_to_citizen": await relay(h, outbound, f"{tag}a", room_of, failures),
-    }
+    found: dict[str, Any] = {}
+    if forwarder is None:
+        found["citizen_to_agent"] = await relay(h, inbound, f"{tag}c", room_of, failures)
+    else:
+        extra = h.profile.forwarder_extra_steps
+        pair = [(inbound, f"{tag}c", None), (forward_stream(forwarder), "f", extra)]
+        found["citizen_to_agent"], found["forwarder"] = await relays_in_turns(
+            h, pair, room_of, failures
+        )
+    found["agent_to_citizen"] = await relay(h, outbound, f"{tag}a", room_of, failures)
     if statuses:
         found["agent_to_citizen_statuses"] = await with_statuses(h, bridges[0], room_of,
                                                                  failures)  # fmt: skip
@@ -153,28 +188,31 @@ async def with_statuses(
     return out
 
 
+def forward_stream(baseline: Child) -> Stream:
+    url = str(baseline.info["url"])
+    return Stream("bare aiohttp forward", (f"{url}/forward",), "whatsapp", "rc", (baseline,))
+
+
 async def baseline_scenarios(
-    h: Harness, baseline: Child, room_of: Mapping[str, str], failures: list[str]
+    h: Harness,
+    baseline: Child,
+    room_of: Mapping[str, str],
+    failures: list[str],
+    forward: dict[str, Any],
 ) -> dict[str, Any]:
+    """The acknowledger's series; the forwarder's (`forward`) ran beside the bridge's."""
     url = str(baseline.info["url"])
     ack = Stream("bare aiohttp ack", (f"{url}/ack",), "whatsapp", None, (baseline,))
-    forward = Stream("bare aiohttp forward", (f"{url}/forward",), "whatsapp", "rc", (baseline,))
-    lanes = list(room_of)
     ack_steps = await series.rising(
         h,
         ack,
         "k",
-        lanes=lanes,
+        lanes=list(room_of),
         room_of=room_of,
         failures=failures,
         extra=h.profile.baseline_extra_steps,
     )
-    return {
-        "ack": {"steps": ack_steps, "ingest": series.acked(ack_steps)},
-        "forward": await relay(
-            h, forward, "f", room_of, failures, extra=h.profile.forwarder_extra_steps
-        ),
-    }
+    return {"ack": {"steps": ack_steps, "ingest": series.acked(ack_steps)}, "forward": forward}
 
 
 def ratios(bridge: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:

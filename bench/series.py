@@ -20,6 +20,94 @@ def rates_beyond(rates: Sequence[float], extra: int) -> list[float]:
     return [*rates, *(round(r, -1) for r in more)]
 
 
+class Rising:
+    """Steps at rising offered rates until the acknowledgements no longer keep up (or, with
+    `until_delivery_lags`, the deliveries); `extra` (default: the profile's) more steps past
+    the profile's rates while they do. Then the profile's `refine` steps between the best
+    rate kept up with and the next one, which was not (see `gap`). One step per `advance`,
+    so two series can take turns (`in_turns`).
+
+    A step that does not keep up is run once more, and the second run is the step's result
+    (the first stays in the list, marked `superseded`, and counts in no figure). On a
+    shared machine another tenant's burst only ever slows a step down: one such second in
+    a series stopped the bare forwarder at 2,317/s in one quick run and let it reach
+    5,016/s in another, ten minutes apart, and the ratios swung with it (0.39 to 0.68).
+    The same rule holds for the bridge and for the baselines alike."""
+
+    def __init__(
+        self,
+        h: Harness,
+        stream: Stream,
+        prefix: str,
+        *,
+        lanes: Sequence[str],
+        room_of: Mapping[str, str],
+        failures: list[str],
+        extra: int | None = None,
+        until_delivery_lags: bool = False,
+    ) -> None:
+        self.steps: list[dict[str, Any]] = []
+        self.done = False
+        self._h, self._stream, self._prefix = h, stream, prefix
+        self._lanes, self._room_of, self._failures = lanes, room_of, failures
+        self._until_delivery_lags = until_delivery_lags
+        more = h.profile.extra_steps if extra is None else extra
+        self._rising = list(enumerate(rates_beyond(h.profile.rates, more)))
+        self._refined = 0
+        self._by_delivery = stream.sink is not None
+
+    async def advance(self) -> None:
+        """The series' next step: rising, then refined; `done` once there is none."""
+        if self._rising:
+            n, rate = self._rising.pop(0)
+            found = await self._step(f"{self._prefix}{n}", rate)
+            delivery = found.get("delivery")
+            lags = self._until_delivery_lags and delivery is not None and not delivery["keeps_up"]
+            if not found["keeps_up"] or lags:
+                self._rising = []
+            return
+        between = None
+        if self._refined < self._h.profile.refine:
+            between = gap(self.steps, by_delivery=self._by_delivery)
+        if between is None:
+            self.done = True
+            return
+        found = await self._step(f"{self._prefix}r{self._refined}", between, "  (refined)")
+        found["refined"] = True
+        self._refined += 1
+
+    async def _step(self, tag: str, rate: float, note: str = "") -> dict[str, Any]:
+        found = await self._attempt(tag, rate, note)
+        if kept_up(found, by_delivery=self._by_delivery):
+            return found
+        found["superseded"] = True
+        return await self._attempt(f"{tag}b", rate, f"{note}  (run again)")
+
+    async def _attempt(self, tag: str, rate: float, note: str) -> dict[str, Any]:
+        h, stream = self._h, self._stream
+        seconds = min(h.profile.step_seconds, MAX_STEP_MESSAGES / rate)
+        found = await phase.run(
+            h, stream, tag, rate=rate, seconds=seconds, lanes=self._lanes, room_of=self._room_of
+        )
+        found["tag"] = tag
+        self.steps.append(found)
+        note_failures(f"{stream.name} at {rate:g}/s", found, self._failures)
+        print(f"  {stream.name:<24} {line(found)}{note}", flush=True)
+        return found
+
+
+async def in_turns(series: Sequence[Rising]) -> None:
+    """One step of each series in turn until all are done: two servers compared step by
+    step see the machine at the same moment. On this shared 2-core machine the same work
+    cost up to twice the CPU from one minute to the next (the forwarder at a fixed 200/s:
+    0.09 to 0.24 of a core in five runs within 30 minutes), and a series run a minute after
+    another was judged on a different machine."""
+    while not all(s.done for s in series):
+        for s in series:
+            if not s.done:
+                await s.advance()
+
+
 async def rising(
     h: Harness,
     stream: Stream,
@@ -31,52 +119,13 @@ async def rising(
     extra: int | None = None,
     until_delivery_lags: bool = False,
 ) -> list[dict[str, Any]]:
-    """Steps at rising offered rates until the acknowledgements no longer keep up (or, with
-    `until_delivery_lags`, the deliveries); `extra` (default: the profile's) more steps past
-    the profile's rates while they do. Then the profile's `refine` steps between the best
-    rate kept up with and the next one, which was not (see `gap`).
-
-    A step that does not keep up is run once more, and the second run is the step's result
-    (the first stays in the list, marked `superseded`, and counts in no figure). On a
-    shared machine another tenant's burst only ever slows a step down: one such second in
-    a series stopped the bare forwarder at 2,317/s in one quick run and let it reach
-    5,016/s in another, ten minutes apart, and the ratios swung with it (0.39 to 0.68).
-    The same rule holds for the bridge and for the baselines alike."""
-    steps: list[dict[str, Any]] = []
-    more = h.profile.extra_steps if extra is None else extra
-    by_delivery = stream.sink is not None
-
-    async def attempt(tag: str, rate: float, note: str) -> dict[str, Any]:
-        seconds = min(h.profile.step_seconds, MAX_STEP_MESSAGES / rate)
-        found = await phase.run(
-            h, stream, tag, rate=rate, seconds=seconds, lanes=lanes, room_of=room_of
-        )
-        found["tag"] = tag
-        steps.append(found)
-        note_failures(f"{stream.name} at {rate:g}/s", found, failures)
-        print(f"  {stream.name:<24} {line(found)}{note}", flush=True)
-        return found
-
-    async def step(tag: str, rate: float, note: str = "") -> dict[str, Any]:
-        found = await attempt(tag, rate, note)
-        if kept_up(found, by_delivery=by_delivery):
-            return found
-        found["superseded"] = True
-        return await attempt(f"{tag}b", rate, f"{note}  (run again)")
-
-    for n, rate in enumerate(rates_beyond(h.profile.rates, more)):
-        found = await step(f"{prefix}{n}", rate)
-        if not found["keeps_up"]:
-            break
-        if until_delivery_lags and "delivery" in found and not found["delivery"]["keeps_up"]:
-            break
-    for n in range(h.profile.refine):
-        between = gap(steps, by_delivery=by_delivery)
-        if between is None:
-            break
-        found = await step(f"{prefix}r{n}", between, "  (refined)")
-        found["refined"] = True
-    return steps
+    """A whole `Rising` series on its own."""
+    series = Rising(
+        h, stream, prefix, lanes=lanes, room_of=room_of, failures=failures, extra=extra,
+        until_delivery_lags=until_delivery_lags,
+    )  # fmt: skip
+    await in_turns([series])
+    return series.steps
 
 
 def kept_up(step: Mapping[str, Any], *, by_delivery: bool) -> bool:
