@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -186,3 +186,22 @@ def test_only_a_step_that_did_not_keep_up_is_run_again() -> None:
 
 def _acked(offered: float, rate: float, *, ok: bool = True) -> dict[str, Any]:
     return {**_step(offered, acks=ok), "ack_rate": rate, "all_acknowledged": ok, "ack_latency": {}}
+
+
+class _Steps:
+    """Stands in for series.Rising: `count` steps, each logged as it runs."""
+
+    def __init__(self, name: str, count: int, log: list[str]) -> None:
+        self.name, self.left, self.log, self.done = name, count, log, False
+
+    async def advance(self) -> None:
+        self.log.append(self.name)
+        self.left -= 1
+        self.done = self.left == 0
+
+
+async def test_two_series_take_turns_and_the_longer_one_goes_on_alone() -> None:
+    log: list[str] = []
+    both = [_Steps("bridge", 2, log), _Steps("forwarder", 4, log)]
+    await series.in_turns(cast(list[series.Rising], both))
+    assert log == ["bridge", "forwarder", "bridge", "forwarder", "forwarder", "forwarder"]
