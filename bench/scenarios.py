@@ -203,7 +203,7 @@ async def baseline_scenarios(
     """The acknowledger's series; the forwarder's (`forward`) ran beside the bridge's."""
     url = str(baseline.info["url"])
     ack = Stream("bare aiohttp ack", (f"{url}/ack",), "whatsapp", None, (baseline,))
-    ack_steps = await series.rising(
+    acks = series.Rising(
         h,
         ack,
         "k",
@@ -212,6 +212,8 @@ async def baseline_scenarios(
         failures=failures,
         extra=h.profile.baseline_extra_steps,
     )
+    await series.in_turns([acks])
+    ack_steps = acks.steps
     return {"ack": {"steps": ack_steps, "ingest": series.acked(ack_steps)}, "forward": forward}
 
 

@@ -108,26 +108,6 @@ async def in_turns(series: Sequence[Rising]) -> None:
                 await s.advance()
 
 
-async def rising(
-    h: Harness,
-    stream: Stream,
-    prefix: str,
-    *,
-    lanes: Sequence[str],
-    room_of: Mapping[str, str],
-    failures: list[str],
-    extra: int | None = None,
-    until_delivery_lags: bool = False,
-) -> list[dict[str, Any]]:
-    """A whole `Rising` series on its own."""
-    series = Rising(
-        h, stream, prefix, lanes=lanes, room_of=room_of, failures=failures, extra=extra,
-        until_delivery_lags=until_delivery_lags,
-    )  # fmt: skip
-    await in_turns([series])
-    return series.steps
-
-
 def kept_up(step: Mapping[str, Any], *, by_delivery: bool) -> bool:
     """Every request answered in time and, where deliveries are counted, them too."""
     if not step["keeps_up"]:

@@ -161,7 +161,7 @@ def test_the_relay_ratio_is_also_reported_from_the_profiles_rates_alone() -> Non
 
 
 def test_a_step_run_again_counts_by_its_second_run_only() -> None:
-    """A step that did not keep up is run once more (bench.series.rising): the first run
+    """A step that did not keep up is run once more (bench.series.Rising): the first run
     stays in the list for the report, and no figure is taken from it."""
     hiccup = {**_step(2800, delivery=False), "superseded": True}
     again = _step(2800, delivery=True)
