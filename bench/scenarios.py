@@ -108,9 +108,9 @@ async def relays_in_turns(
     ]
     await series.in_turns(rising)
     outs = []
-    for (stream, _, _), first, steps in zip(streams, fixed, rising, strict=True):
-        every = [first, *steps.steps]  # the fixed-rate phase is one more step of the series
-        out: dict[str, Any] = {"fixed": first, "steps": steps.steps, "ingest": series.acked(every)}
+    for (stream, _, _), first, ran in zip(streams, fixed, rising, strict=True):
+        every = [first, *ran.steps]  # the fixed-rate phase is one more step of the series
+        out: dict[str, Any] = {"fixed": first, "steps": ran.steps, "ingest": series.acked(every)}
         if stream.sink:
             out["relay"] = series.delivered(every)
         outs.append(out)
