@@ -13,10 +13,12 @@ CITIZEN_PHONE = "5511987654321"
 
 SCRIPT = textwrap.dedent(
     f"""
+    import sys
+
     import structlog
     from bridge import logs
 
-    logs.configure("info", "{{fmt}}")
+    logs.configure("info", sys.argv[1])
     log = structlog.get_logger("test")
 
     def relay(text):
@@ -34,7 +36,7 @@ SCRIPT = textwrap.dedent(
 
 def run(fmt: str) -> str:
     done = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-c", SCRIPT.replace("{fmt}", fmt)],
+        [sys.executable, "-c", SCRIPT, fmt],
         capture_output=True,
         text=True,
         timeout=60,
