@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bridge.app import build_app
 from bridge.core.decide import Texts
+from bridge.core.outbox import FAIR_TURNS
 from bridge.sandbox.graph_wire import meta_dumps, sign
 from tests.support.e2e import APP_SECRET, CITIZEN, Env, make_settings, settled, until
 
@@ -105,6 +106,35 @@ async def test_lanes_handed_over_at_intake_wait_for_a_slot_and_are_given_back_at
     assert (await env.graph.citizen_says("5511987650199", "depois"))[0] == 200
     assert _lanes(env) == {"leased": 0, "free": 5}  # a new lane, not leased to a stopped outbox
     env.rc.release()
+
+
+@pytest.mark.parametrize("bridge_options", [{"bridge_outbox_concurrency": 1}])
+async def test_a_busy_conversation_gives_its_slot_to_one_that_waits(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more busy conversations than slots, a lane hands on at most FAIR_TURNS rows
+    while another waits, then goes back to the queue: nobody waits for a chatty citizen's
+    whole backlog. Order within each conversation is kept."""
+    chatty, other = await _with_rooms(env, ["5511987650201", "5511987650202"])
+    order: list[str] = []
+    rocketchat = env.parts.rocketchat
+    send = rocketchat.send_message
+
+    async def recording(token: Any, room_id: Any, text: str, message_id: str) -> str:
+        order.append(text)
+        return await send(token, room_id, text, message_id)
+
+    monkeypatch.setattr(rocketchat, "send_message", recording)
+    env.rc.hold()
+    for n in range(12):
+        assert (await env.graph.citizen_says(chatty, f"a{n}"))[0] == 200
+    await until(lambda: env.rc.held_requests == 1)
+    for n in range(3):
+        assert (await env.graph.citizen_says(other, f"b{n}"))[0] == 200
+    env.rc.release()
+    await until(lambda: len(order) == 15)
+    chatty_turn = [f"a{n}" for n in range(FAIR_TURNS)]
+    assert order == [*chatty_turn, "b0", "b1", "b2", *[f"a{n}" for n in range(FAIR_TURNS, 12)]]
 
 
 async def _with_rooms(env: Env, citizens: list[str]) -> list[str]:
