@@ -61,7 +61,9 @@ log = structlog.get_logger("bridge.outbox")
 # bound, a lane that never empties keeps its slot: with more busy conversations than
 # BRIDGE_OUTBOX_CONCURRENCY the others waited for seconds (bench relay at 2,300/s, 100
 # conversations, 64 slots: delivery p99 1.5-1.8 s against 75-130 ms with 128 slots). Each
-# turn given back costs one claim through the dispatcher instead of a hand-on.
+# turn given back costs one claim through the dispatcher instead of a hand-on; measured
+# with and without the turns in alternation (1,100/s offered, past the ceiling): delivery
+# p99 0.7-2.0 s against 1.2-3.3 s, the same throughput and CPU a message.
 FAIR_TURNS = 8
 
 Logger = structlog.typing.FilteringBoundLogger
