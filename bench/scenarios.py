@@ -58,11 +58,10 @@ async def relay(
     failures: list[str],
     *,
     until_delivery_lags: bool = False,
-    extra: int | None = None,
 ) -> dict[str, Any]:
     """The fixed-rate latency phase, then the rising series, through one stream."""
     [out] = await relays_in_turns(
-        h, [(stream, prefix, extra)], room_of, failures, until_delivery_lags=until_delivery_lags
+        h, [(stream, prefix, None)], room_of, failures, until_delivery_lags=until_delivery_lags
     )
     return out
 

@@ -147,7 +147,7 @@ def settle(tx: Tx, s: Settlement, next_lease: str) -> Settled:
 def _change_if_held(tx: Tx, s: Settlement, lane: tuple[int, str]) -> bool:
     """Write the row's change if the lease is still ours; False (nothing written) if not.
     A row that is done goes in the statement that checks the lease (most settlements: one
-    statement of the ten a relayed message costs, instead of two)."""
+    statement instead of two; nine a relayed message instead of ten)."""
     row_id = s.claim.row.id
     held = (*lane, s.claim.lease, row_id)
     if isinstance(s.change, Finish):
