@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,6 +159,44 @@ def _insert(n: int, *, then_fail: bool = False) -> writer.Unit:
 async def _numbers(store: SqliteStore) -> list[int]:
     rows = await store._writer.run(lambda conn: conn.execute("SELECT n FROM t").fetchall())
     return sorted(row[0] for row in rows)
+
+
+async def test_small_commits_leave_the_loops_thread_while_the_disk_is_slow(
+    tmp_path: Path,
+) -> None:
+    """A small transaction is committed on the event loop's thread only while the last
+    COMMIT was quick: a slow disk would stall every webhook behind each fsync."""
+    target = tmp_path / "w.db"
+    disk = {"stall": 0.05}
+    threads: list[str] = []
+
+    class SlowDisk(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "COMMIT":
+                threads.append(threading.current_thread().name)
+                time.sleep(disk["stall"])  # what a slow fsync costs the thread that waits
+            return super().execute(sql, *args)
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            target, isolation_level=None, check_same_thread=False, factory=SlowDisk
+        )
+        conn.execute("PRAGMA synchronous = OFF")  # quick unless stalled, on any disk
+        return conn
+
+    w = writer.Writer(connect)
+    await w.start()
+    try:
+        await w.run(lambda conn: conn.execute("CREATE TABLE t (n INTEGER)"))  # slow, here
+        await w.run(_insert(1))  # after a slow COMMIT: on the helper thread
+        disk["stall"] = 0.0
+        await w.run(_insert(2))  # quick, but the one before was slow: the helper again
+        await w.run(_insert(3))  # back on the loop's thread
+    finally:
+        await w.close()
+    loop_thread = threading.current_thread().name
+    assert [name == loop_thread for name in threads] == [True, False, False, True]
+    assert threads[1].startswith("sqlite-commit")
 
 
 async def test_a_failing_unit_is_undone_alone_and_what_ran_before_it_is_kept(
