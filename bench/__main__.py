@@ -21,7 +21,7 @@ from bench.driver import run
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="one to two minutes, for routine use")
+    size.add_argument("--quick", action="store_true", help="about two minutes, for routine use")
     size.add_argument("--tiny", action="store_true", help="a few seconds (the smoke test)")
     parser.add_argument(
         "--out",
