@@ -202,11 +202,11 @@ class Writer:
         # A small transaction when traffic is light and the disk quick: its fsync (about
         # 0.3 ms here) costs less on this thread than the two thread hand-overs it would
         # take (about 0.15 ms of CPU each, and up to the GIL's switch interval of waiting:
-        # at 200 relayed messages/s, 13% more CPU a message and p99 6.1 ms against 4.0
+        # at 200 relayed messages/s, 14% more CPU a message and p99 6.1 ms against 4.0
         # when every COMMIT left the thread; three alternating pairs). A slow disk (a SAN,
-        # a busy host: QUICK_COMMIT) would stall the loop for every webhook instead: with
-        # 2 ms added to each fsync, 200/s had a p99 of 25-72 ms here and 9-14 ms with the
-        # COMMITs on the helper thread, so after a slow COMMIT the next one goes there.
+        # a busy host: QUICK_COMMIT) would stall the loop for every webhook instead, so
+        # after a slow COMMIT the next one goes to the helper thread: with 2 ms added to
+        # each fsync, 200/s had a p99 of 21-38 ms without this rule and 8-12 ms with it.
         outcome: float | BaseException
         try:
             outcome = _commit(conn)
