@@ -23,6 +23,7 @@ from bridge.core.model import (
     RoomTaken,
 )
 
+FILE_UPLOAD = "/file-upload/"  # where Rocket.Chat serves uploads, outside /api (§5)
 # "[ ](https://server/live/<rid>?msg=<id>) " in front of a reply that quotes a message.
 _QUOTE_LINK = re.compile(r"\[ ?\]\([^)\s]*\)\s*")
 
@@ -190,25 +191,36 @@ def text_of(message: Message) -> str:
 
 def files_of(message: Message) -> tuple[AgentFile, ...]:
     """Every file of the message, in the order of its attachments. Rocket.Chat 8.x keeps
-    `file` = the first "for compatibility" and lists all in `files`/`attachments` (§5);
-    only the first has an absolute `publicFilePath` (with a JWT), the others are the
-    attachments' relative links, fetched with the visitor's credentials."""
+    `file` = the first "for compatibility" and lists all in `files`/`attachments` (§5).
+
+    Each is fetched from the attachment's relative link on the configured Rocket.Chat,
+    with the visitor's credentials (allowed even after the room closed, §5), not from
+    `fileUpload.publicFilePath`: that one is absolute on `Site_Url`, the address agents
+    open (a reverse proxy's, or the image's default http://localhost:3000), which the
+    bridge, talking to Rocket.Chat at another address, may not reach and must not send
+    the visitor's token to. Only a message without attachments falls back on its path."""
     known = {f.id: f for f in message.files if f.id}
     if message.file is not None and message.file.id:
         known.setdefault(message.file.id, message.file)
-    first = message.file.id if message.file is not None else None
     found: list[AgentFile] = []
     for attachment in (a for a in message.attachments if a.title_link):
         link = attachment.title_link or ""
-        file_id = _file_id(link)
-        info = known.get(file_id or "") or FileInfo(name=attachment.title, type=attachment.mime())
-        url = link
-        if file_id is not None and file_id == first and message.fileUpload is not None:
-            url = message.fileUpload.publicFilePath or link
-        found.append(_agent_file(url, info, None))
+        info = known.get(_file_id(link) or "") or FileInfo(
+            name=attachment.title, type=attachment.mime()
+        )
+        found.append(_agent_file(link, info, None))
     if not found and message.fileUpload is not None and message.fileUpload.publicFilePath:
-        found.append(_agent_file(message.fileUpload.publicFilePath, message.file, None))
+        link = _on_this_server(message.fileUpload.publicFilePath)
+        found.append(_agent_file(link, message.file, message.fileUpload))
     return tuple(found)
+
+
+def _on_this_server(public: str) -> str:
+    """`<Site_Url>/file-upload/<id>/<name>?token=<JWT>` as a link relative to the server
+    (the download joins it to ROCKETCHAT_URL); anything else is left for the download
+    to refuse."""
+    at = public.find(FILE_UPLOAD)
+    return public[at:] if at > 0 and "://" in public[:at] else public
 
 
 def _agent_file(url: str, info: FileInfo | None, upload: FileUpload | None) -> AgentFile:

@@ -46,8 +46,13 @@ class FakeRocketChat(AgentConsole):
         webhook_timeout: float = 5.0,
         custom_fields: Mapping[str, str] | None = None,
         bot_username: str = "bridgebot",
+        site_url: str | None = None,
     ) -> None:
         self.webhook_url = webhook_url
+        # Site_Url (the ROOT_URL agents open), the base of `publicFilePath` and permalinks
+        # (§5): in a deployment a reverse proxy's address, or the image's default
+        # http://localhost:3000, not the one the bridge calls. None: the address served.
+        self._site_url = site_url
         self.webhook_token = webhook_token
         self.user_id = user_id
         self.auth_token = auth_token
@@ -113,6 +118,10 @@ class FakeRocketChat(AgentConsole):
         await web.TCPSite(self._runner, host, port).start()
         self.base_url = f"http://{host}:{self._runner.addresses[0][1]}"
         return self.base_url
+
+    @property
+    def site_url(self) -> str:
+        return self._site_url or self.base_url
 
     async def close(self) -> None:
         self.release()  # held calls finish, so that the server can stop
@@ -222,7 +231,7 @@ class FakeRocketChat(AgentConsole):
     # -- webhooks ----------------------------------------------------------------
 
     def present(self, message: dict[str, Any]) -> dict[str, Any]:
-        return present(message, files=self.store.files, tokens=self.files, base_url=self.base_url)
+        return present(message, files=self.store.files, tokens=self.files, site_url=self.site_url)
 
     def emit(
         self, switch: str, event: str, room: dict[str, Any], messages: list[dict[str, Any]]

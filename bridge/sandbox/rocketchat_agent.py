@@ -19,7 +19,7 @@ class AgentConsole:
     """Mixed into FakeRocketChat; relies on its store, settings and ``emit``."""
 
     store: RCStore
-    base_url: str
+    site_url: str
     agents_online: bool
     offline_departments: set[str]
     default_agent: str
@@ -138,7 +138,7 @@ class AgentConsole:
         room = self._open_room(rid)
         user = self._agent_in(room, agent, agent_name)
         quoted = self.store.messages_by_id[quoted_id]
-        link = f"{self.base_url}/live/{rid}?msg={quoted_id}"
+        link = f"{self.site_url}/live/{rid}?msg={quoted_id}"
         attachment = {
             "text": quoted.get("msg", ""),
             "message_link": link,

@@ -102,7 +102,7 @@ def present(
     *,
     files: dict[str, StoredFile],
     tokens: FileTokens,
-    base_url: str,
+    site_url: str,
 ) -> dict[str, Any]:
     """A message as API reads / webhooks show it: file messages gain `fileUpload`."""
     shown = copy.deepcopy(message)
@@ -111,7 +111,7 @@ def present(
     if stored is not None:
         token = tokens.mint(stored, str(message["u"]["_id"]))
         shown["fileUpload"] = {
-            "publicFilePath": f"{base_url}{file_path(stored)}?token={token}",
+            "publicFilePath": f"{site_url}{file_path(stored)}?token={token}",
             "type": stored.mime,
             "size": len(stored.data),
         }

@@ -46,6 +46,9 @@ async def fakes(departments: tuple[str, ...]) -> AsyncIterator[Fakes]:
         user_id="bridgebot-id",
         auth_token="bridgebot-token",
         departments=departments,
+        # Agents open Rocket.Chat at another address than the bridge calls (a reverse
+        # proxy's): file links in webhooks are absolute on that one (§5).
+        site_url="https://chat.prefeitura.example",
     )
     rc.rate_limiter = False
     yield Fakes(graph, rc, await graph.start(), await rc.start())
