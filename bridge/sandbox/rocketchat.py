@@ -105,6 +105,7 @@ class FakeRocketChat(AgentConsole):
         # Answers with 429 or 5xx (down, scripted, rate limited): what a client retries.
         self.failed_requests = 0
         self.base_url = ""
+        self.site_url = ""
         self._tasks = BackgroundTasks()
         self._sender = RCWebhookSender(self.webhook_log, self._tasks)
         self._runner: web.AppRunner | None = None
@@ -117,11 +118,8 @@ class FakeRocketChat(AgentConsole):
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         self.base_url = f"http://{host}:{self._runner.addresses[0][1]}"
+        self.site_url = self._site_url or self.base_url
         return self.base_url
-
-    @property
-    def site_url(self) -> str:
-        return self._site_url or self.base_url
 
     async def close(self) -> None:
         self.release()  # held calls finish, so that the server can stop
