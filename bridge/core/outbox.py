@@ -168,7 +168,12 @@ class Outbox:
         return claimed.next_due_at
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._inflight.pop(task, None)
+        claim = self._inflight.pop(task, None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # _attempt and _settle catch everything; this is the net under both (its
+            # row comes back when its lease runs out)
+            row = claim.row.id if claim is not None else None
+            log.error("outbox.delivery_crashed", row=row, exc_info=error)
         self._start_waiting()
         if self._starved:  # a slot is free again for what the last dispatch left
             self.wake()
@@ -267,17 +272,32 @@ class Outbox:
         return outcomes.retry_later(claim, "internal error", None, rules, jitter)
 
     async def _settle(self, settlement: Settlement) -> Claim | None:
-        """Write the result; the lane's next row when the store handed it over."""
-        settled: Settled | None
-        try:
-            settled = await self._storage.settle(settlement)
-        except StorageUnavailable:
-            settled = await self._settle_patiently(settlement)
+        """Write the result; the lane's next row when the store handed it over.
+
+        A settlement that raises in the store (a bug in its step, a row it cannot write
+        back) would leave the row leased, delivered again when the lease runs out, and
+        its lane stopped behind it, for good: the result is written again without the
+        step, and as a last resort the row is set aside as a dead letter."""
+        settled: Settled | None = None
+        for attempt in (settlement, *_plainer(settlement)):
+            try:
+                settled = await self._write(attempt)
+                break
+            except Exception:  # the settlement's error boundary: logged, never stops the lane
+                _bound(attempt.claim.row).exception("outbox.settle_crashed")
+        if settled is not None and attempt is not settlement:
+            self.wake()  # the lane's next row was not handed on: the dispatcher takes it
         if settled is None:
             return None
         if not settled.held:
             _bound(settlement.claim.row).warning("outbox.lease_lost")
         return settled.next
+
+    async def _write(self, settlement: Settlement) -> Settled | None:
+        try:
+            return await self._storage.settle(settlement)
+        except StorageUnavailable:
+            return await self._settle_patiently(settlement)
 
     async def _settle_patiently(self, settlement: Settlement) -> Settled | None:
         # A database that fails for a moment must not turn a delivered message into a
@@ -316,6 +336,17 @@ def _bound(row: OutboxRow) -> Logger:
     kind = type(row.command).__name__
     bound: Logger = log.bind(row=row.id, conversation=row.conversation_id, kind=kind)
     return bound
+
+
+def _plainer(settlement: Settlement) -> tuple[Settlement, ...]:
+    """What to write when `settlement` raised: its row change alone (a delivered message
+    must not go out again), then the row set aside."""
+    claim = settlement.claim
+    dead = Bury(claim.row.attempts + 1, "internal error while settling")
+    buried = Settlement(claim, dead, counters=(("dead_letter", claim.row.destination.value),))
+    if settlement.step is None and not settlement.links and not settlement.counters:
+        return (buried,)
+    return (Settlement(claim, settlement.change, settlement.links), buried)
 
 
 def _several_calls(command: Command) -> bool:

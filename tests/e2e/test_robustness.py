@@ -89,6 +89,11 @@ async def test_a_rocketchat_token_that_is_not_utf8_gets_401(env: Env) -> None:
     assert await raw_post(env, "/webhooks/rocketchat", header, b'{"type": "Message"}') == 401
 
 
+def dead_letters(env: Env) -> list[str]:
+    with sqlite3.connect(env.settings.bridge_db) as conn:
+        return [r[0] for r in conn.execute("SELECT last_error FROM outbox WHERE state = 'dead'")]
+
+
 async def ready(env: Env) -> tuple[int, dict[str, Any]]:
     async with aiohttp.ClientSession() as http, http.get(f"{env.url}/readyz") as answer:
         return answer.status, await answer.json()
@@ -104,13 +109,15 @@ async def eventually_ready(env: Env, check: Callable[[int, dict[str, Any]], bool
         await asyncio.sleep(0.02)
 
 
-def crash_once(target: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+def crash_once(
+    target: Callable[..., Awaitable[Any]], times: int = 1
+) -> Callable[..., Awaitable[Any]]:
     calls = 0
 
     async def flaky(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
-        if calls == 1:
+        if calls <= times:
             raise RuntimeError("a bug nobody caught")
         return await target(*args, **kwargs)
 
@@ -132,6 +139,32 @@ async def test_a_delivery_that_meets_a_bug_is_logged_and_retried_alone(
     assert env.room_texts(env.room()["_id"]).count("segunda") == 1
     logged = capsys.readouterr().out
     assert "outbox.crashed" in logged and "RuntimeError" in logged and "Traceback" in logged
+    _, body = await ready(env)
+    assert body["workers"]["outbox"]["restarts"] == 0
+
+
+@pytest.mark.parametrize("crashes", [1, 2])
+async def test_a_settlement_that_meets_a_bug_neither_repeats_nor_stops_its_conversation(
+    env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], crashes: int
+) -> None:
+    """A delivered message whose settlement raises in the store (a bug in its step) is
+    written again without the step, or else set aside as a dead letter: never delivered
+    twice, and its lane goes on."""
+    await env.graph.citizen_says(CITIZEN, "primeira")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await until(lambda: "primeira" in env.room_texts(env.room()["_id"]))
+    await settled(env)
+    store = env.parts.store
+    monkeypatch.setattr(store, "settle", crash_once(store.settle, crashes))
+    await env.graph.citizen_says(CITIZEN, "segunda")
+    await env.graph.citizen_says(CITIZEN, "terceira")
+    await until(lambda: "terceira" in env.room_texts(env.room()["_id"]))
+    await settled(env)
+    texts = env.room_texts(env.room()["_id"])
+    assert texts.count("segunda") == 1 and texts.count("terceira") == 1
+    logged = capsys.readouterr().out
+    assert logged.count("outbox.settle_crashed") == crashes and "RuntimeError" in logged
+    assert dead_letters(env) == ["internal error while settling"] * (crashes - 1)
     _, body = await ready(env)
     assert body["workers"]["outbox"]["restarts"] == 0
 
