@@ -7,7 +7,7 @@ them (an `interactive` message without its `interactive` object, §2.2)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 
 class _Item(BaseModel):
@@ -58,8 +58,8 @@ class MediaObject(_Item):
 
 
 class Place(_Item):
-    latitude: float | None = None
-    longitude: float | None = None
+    latitude: FiniteFloat | None = None
+    longitude: FiniteFloat | None = None
     name: str | None = None
     address: str | None = None
 
@@ -84,7 +84,7 @@ class Reaction(_Item):
 
 class OrderItem(_Item):
     product_retailer_id: str | None = None
-    quantity: float | None = None
+    quantity: FiniteFloat | None = None  # 1e400 or NaN: this item is invalid, not a 500
 
 
 class Order(_Item):
@@ -105,7 +105,7 @@ class Message(_Item):
     sender: str | None = Field(None, alias="from")
     from_user_id: str | None = None
     id: str | None = None
-    timestamp: float = 0.0
+    timestamp: FiniteFloat = 0.0
     type: str = ""
     text: Text | None = None
     interactive: Interactive | None = None

@@ -77,6 +77,10 @@ class WhatsAppWebhook:
             items = wire.parse_items(body, numbers)
         except (ValidationError, ValueError) as exc:
             items = [wire.Parsed(wire.Skipped(f"malformed: {type(exc).__name__}", True), body)]
+        except Exception as exc:  # a parsing bug: the body is kept, never a 5xx Meta retries
+            reason = f"failed: {type(exc).__name__} at {where(exc)}"
+            log.error("webhook.item_failed", source="whatsapp", reason=reason)
+            items = [wire.Parsed(wire.Skipped(reason, True), body)]
         try:
             accepted = await self._handle(intake, items)
         except StorageUnavailable as exc:

@@ -17,11 +17,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bridge.core.model import CitizenMessage, OutboundFailed
+from bridge.errors import where
 from bridge.whatsapp import convert, models
 from bridge.whatsapp.convert import Item, Skipped
+
+log = structlog.get_logger("bridge.whatsapp.wire")
 
 __all__ = ["Item", "Parsed", "Skipped", "dumps_compact", "parse", "parse_items"]
 
@@ -118,8 +122,11 @@ def _fast(body: bytes, number: frozenset[str] | None) -> list[Item] | None:
         if value.errors:
             return None
         names, to = _names(value.contacts), value.metadata.phone_number_id
-        messages = [convert.message(m, to, names) for m in value.messages]
-        statuses = [convert.status(s) for s in value.statuses]
+        try:
+            messages = [convert.message(m, to, names) for m in value.messages]
+            statuses = [convert.status(s) for s in value.statuses]
+        except Exception:  # a conversion bug: the slow path records that item alone
+            return None
         if _other_number(messages + statuses, to, number):
             return None
         items += messages + statuses
@@ -165,6 +172,9 @@ def _change(raw: dict[str, Any], number: frozenset[str] | None) -> Iterator[Pars
         except ValidationError as exc:
             yield _invalid("status", status, exc)
             continue
+        except Exception as exc:  # a bug met by this item alone
+            yield _failed("status", status, exc)
+            continue
         if _other_number([item], phone_number_id, number):
             # Not acted on (another app's number); not kept either: a shared account's
             # other numbers may fail sends all day, and nothing here is the citizen's.
@@ -182,7 +192,10 @@ def _message(
         message = models.Message.model_validate(raw)
     except ValidationError as exc:
         return _invalid("message", raw, exc)
-    item = convert.message(message, phone_number_id, names)
+    try:
+        item = convert.message(message, phone_number_id, names)
+    except Exception as exc:  # a bug met by this item alone: recorded, the others go on
+        return _failed("message", raw, exc)
     if _other_number([item], phone_number_id, number):
         return Parsed(Skipped(f"other number {phone_number_id}", record=True), raw)
     return Parsed(item, raw)
@@ -193,6 +206,13 @@ def _invalid(what: str, raw: Any, exc: ValidationError) -> Parsed:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or what
     reason = f"invalid {what}: {where}: {first['type']}"
+    return Parsed(Skipped(reason, record=True), raw)
+
+
+def _failed(what: str, raw: Any, exc: Exception) -> Parsed:
+    # Where it happened, never the exception's message (it may quote the citizen).
+    reason = f"failed: {what}: {type(exc).__name__} at {where(exc)}"
+    log.error("webhook.item_failed", source="whatsapp", reason=reason)
     return Parsed(Skipped(reason, record=True), raw)
 
 

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from bridge.sandbox.graph_wire import meta_dumps, sign, text_message
+from bridge.whatsapp import convert
 from tests.support.e2e import APP_SECRET, CITIZEN, RC_TOKEN, Env, settled, until
 
 OTHER = "5511900000077"
@@ -75,6 +76,49 @@ async def test_a_poison_item_is_recorded_and_the_good_one_beside_it_relayed(env:
     [(source, reason, raw)] = rejected(env)
     assert source == "whatsapp" and reason.startswith("invalid message: ")
     assert json.loads(raw)["id"] == poison["id"]  # the item itself, kept for audit
+
+
+async def test_an_order_with_an_infinite_quantity_is_recorded_and_its_neighbour_relayed(
+    env: Env,
+) -> None:
+    """1e400 is valid JSON that parses to infinity: the item is invalid, not a 500 that
+    Meta would retry for days with the good message beside it."""
+    poison = {**text_message(OTHER, ""), "type": "order"}
+    del poison["text"]
+    poison["order"] = {"product_items": [{"product_retailer_id": "x", "quantity": "BIG"}]}
+    body = env.graph.envelope_for(CITIZEN, text_message(CITIZEN, "mensagem boa"))
+    body["entry"][0]["changes"][0]["value"]["messages"].insert(0, poison)
+    raw = meta_dumps(body).replace(b'"BIG"', b"1e400")
+    assert await post_signed(env, raw) == 200
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await until(lambda: "mensagem boa" in env.room_texts(env.room()["_id"]))
+    [(_, reason, kept)] = rejected(env)
+    assert reason.startswith("invalid message: order.product_items.0.quantity")
+    assert json.loads(kept)["id"] == poison["id"]
+
+
+async def test_a_bug_converting_one_message_records_it_and_relays_its_neighbour(
+    env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = convert.message
+
+    def buggy(message: Any, *args: Any) -> Any:
+        if message.text is not None and message.text.body == "gatilho":
+            raise OverflowError("a bug nobody caught")
+        return original(message, *args)
+
+    monkeypatch.setattr(convert, "message", buggy)
+    poison = text_message(OTHER, "gatilho")
+    body = env.graph.envelope_for(CITIZEN, text_message(CITIZEN, "mensagem boa"))
+    body["entry"][0]["changes"][0]["value"]["messages"].insert(0, poison)
+    assert await post_signed(env, meta_dumps(body)) == 200
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await until(lambda: "mensagem boa" in env.room_texts(env.room()["_id"]))
+    [(_, reason, kept)] = rejected(env)
+    assert reason.startswith("failed: message: OverflowError at test_robustness.py:")
+    assert json.loads(kept)["id"] == poison["id"]
+    logged = capsys.readouterr().out
+    assert "webhook.item_failed" in logged and "gatilho" not in logged
 
 
 async def test_a_non_ascii_signature_header_gets_401(env: Env) -> None:
