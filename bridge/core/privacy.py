@@ -96,6 +96,14 @@ def wa_ids_for(phone: str) -> list[str]:
     return found
 
 
+def quoted_forms(wa_id: str) -> tuple[bytes, ...]:
+    """How a citizen's id appears as a JSON string in a body kept for audit: Meta's
+    `"5511..."`, and Rocket.Chat's visitor phone, `"+55..."` as the bridge registered it
+    (phones.display, the ninth digit restored) or as it came."""
+    forms = dict.fromkeys((wa_id, f"+{wa_id}", phones.display(wa_id)))
+    return tuple(f'"{form}"'.encode() for form in forms)
+
+
 def wamid_prefix(wa_id: str) -> str:
     """The start every message id to or from `wa_id` shares (see the module docstring):
     the base64 of whole 3-byte groups of the header and digits. Neighbouring numbers may

@@ -45,6 +45,8 @@ from bridge.core.storage import (
     Seen,
     Settlement,
 )
+from bridge.store import SqliteStore
+from bridge.store.postgres import PostgresStore
 from tests.store.backends import BACKENDS, Backend
 
 KEY = ConversationKey("1122334455667", WaId("5511912345678"))
@@ -512,3 +514,22 @@ async def test_what_was_acknowledged_survives_a_reopen(backend: Backend) -> None
     assert isinstance(again, Applied) and again.outcome is Outcome.DUPLICATE
     [claim] = (await reopened.claim("me", 10, 60)).claims
     assert claim.row.command == SendText("durable")
+
+
+async def test_export_and_forget_find_a_citizens_kept_bodies_as_either_side_writes_them(
+    backend: Backend,
+) -> None:
+    """Meta writes the number bare, Rocket.Chat's visitor phone carries a "+" (§4.3)."""
+    store = backend.storage
+    assert isinstance(store, SqliteStore | PostgresStore)
+    meta = {"from": KEY.wa_id}
+    rocketchat = {"visitor": {"phone": [{"phoneNumber": f"+{KEY.wa_id}"}]}}
+    for source, kept in (("whatsapp", meta), ("rocketchat", rocketchat)):
+        await store.record_rejected(source, "odd", json.dumps(kept).encode())
+    await store.record_rejected(
+        "rocketchat", "odd", json.dumps({"phone": f"+{OTHER.wa_id}"}).encode()
+    )
+    exported = await store.export([KEY.wa_id])
+    assert sorted(p["source"] for p in exported["rejected_payloads"]) == ["rocketchat", "whatsapp"]
+    assert (await store.forget([KEY.wa_id]))["rejected_payload"] == 2
+    assert len((await store.export([OTHER.wa_id]))["rejected_payloads"]) == 1

@@ -7,7 +7,15 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bridge.core.privacy import AuditEntry, Visitor, shown_token, subject_of, wamid_of, wamid_prefix
+from bridge.core.privacy import (
+    AuditEntry,
+    Visitor,
+    quoted_forms,
+    shown_token,
+    subject_of,
+    wamid_of,
+    wamid_prefix,
+)
 
 if TYPE_CHECKING:
     from bridge.store.postgres.tx import Conn
@@ -132,7 +140,7 @@ async def _rejected(conn: Conn, wa_ids: Sequence[str]) -> list[Any]:
         "SELECT id, source, reason, body, received_at FROM rejected_payload"
         " WHERE EXISTS (SELECT 1 FROM unnest($1::bytea[]) AS w(id)"
         " WHERE position(w.id IN body) > 0)",
-        [f'"{wa_id}"'.encode() for wa_id in wa_ids],
+        [form for wa_id in wa_ids for form in quoted_forms(wa_id)],
     ))  # fmt: skip
 
 

@@ -9,7 +9,15 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from bridge.core.privacy import AuditEntry, Visitor, shown_token, subject_of, wamid_of, wamid_prefix
+from bridge.core.privacy import (
+    AuditEntry,
+    Visitor,
+    quoted_forms,
+    shown_token,
+    subject_of,
+    wamid_of,
+    wamid_prefix,
+)
 
 # Message ids of WhatsApp (the citizen's, and our sends' `failed` statuses) embed the phone;
 # Rocket.Chat's event ids do not.
@@ -139,12 +147,13 @@ def _seen(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> list[sqlite3.Row]:
 
 
 def _rejected(conn: sqlite3.Connection, wa_ids: Sequence[str]) -> list[sqlite3.Row]:
-    """Rejected bodies holding one of the ids as a JSON string ("from", "wa_id", ...): a
-    scan, for a rare command."""
-    where = " OR ".join("instr(body, ?) > 0" for _ in wa_ids)
+    """Rejected bodies holding one of the ids as a JSON string (Meta's "from", "wa_id",
+    Rocket.Chat's visitor "phoneNumber"): a scan, for a rare command."""
+    needles = [form for wa_id in wa_ids for form in quoted_forms(wa_id)]
+    where = " OR ".join("instr(body, ?) > 0" for _ in needles)
     return conn.execute(
         f"SELECT id, source, reason, body, received_at FROM rejected_payload WHERE {where}",
-        tuple(f'"{wa_id}"'.encode() for wa_id in wa_ids),
+        tuple(needles),
     ).fetchall()
 
 
