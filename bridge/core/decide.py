@@ -306,8 +306,14 @@ def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
             )
             for n, part in enumerate(split(text))
         ]
+    if event.edited_at:
+        # Rocket.Chat edits a file message's text only; its files went out with the
+        # original (sending them again on every corrected caption duplicated them).
+        return tuple(commands)
     commands += [
-        SendFile(f.url, f.name, f.mime, None, origin=event.message_id, agent=event.agent_name)
+        SendFile(
+            f.url, f.name, f.mime, None, event.message_id, event.agent_name, room=event.room_id
+        )
         for f in event.files
     ]
     return tuple(commands)

@@ -163,7 +163,10 @@ class Deliverer:
             raise WindowClosed("24 h window closed")
 
     async def _send_file(self, command: SendFile, conv: Conversation, wa: WhatsApp) -> Delivered:
-        token, room = self._room_of(conv)
+        token = self.token_of(conv)
+        room = RoomId(command.room) if command.room else conv.room_id
+        if token is None or room is None:
+            raise RoomIsClosed("no room to fetch the file from")
         limit = min(self._max_bytes, wa.media_limit(command.mime))
         file = await self._rc.download(command.url, token, room, limit)
         try:

@@ -212,6 +212,10 @@ class SendFile:
     caption: str | None
     origin: str
     agent: str = ""
+    # The room it was posted in: the visitor's credentials fetch it even after that room
+    # closed (§5), which an agent's "here is your form, bye" does at once. None in rows
+    # queued by an earlier release: the conversation's open room, then.
+    room: str | None = None
     destination: Destination = field(default=Destination.WHATSAPP, init=False)
 
 

@@ -110,8 +110,19 @@ def test_agent_file_goes_as_a_file(policy: Policy) -> None:
             None,
             origin="m1",
             agent="Ana Souza",
+            room="r1",  # fetched from the room it was posted in, even once it closed
         ),
     )
+
+
+def test_an_edited_file_message_sends_its_new_caption_and_not_its_file_again(
+    policy: Policy,
+) -> None:
+    pdf = AgentFile("/file-upload/f/a.pdf", "a.pdf", "application/pdf")
+    event = replace(agent("guia corrigida", "2026-12-07T10:00:00Z"), files=(pdf,))
+    commands = decide.on_room(WITH_AGENT, event, replace(policy, agent_prefix=False), None).commands
+    assert [type(c) for c in commands] == [SendText]
+    assert "guia corrigida" in commands[0].text  # type: ignore[union-attr]
 
 
 def test_close_returns_to_the_start_with_the_closing_message(policy: Policy) -> None:

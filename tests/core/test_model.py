@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -38,7 +39,7 @@ MESSAGE = CitizenMessage(
 )
 COMMANDS: list[Command] = [
     SendText("Bom dia ☀️", origin="rc-1"),
-    SendFile("https://rc/file-upload/1/a.pdf", "a.pdf", "application/pdf", None, "rc-2"),
+    SendFile("/file-upload/1/a.pdf", "a.pdf", "application/pdf", None, "rc-2", room="r1"),
     SendMenu({"kind": "buttons", "body": "Escolha", "buttons": [{"id": "1", "title": "Sim"}]}),
     OpenRoom(
         "Iluminação",
@@ -72,3 +73,9 @@ def test_rows_queued_by_the_previous_release_still_decode(command: Command) -> N
     previous = json.dumps(json.loads(command_to_json(command)), ensure_ascii=False)
     assert ", " in previous or ": " in previous
     assert command_from_json(previous) == command
+
+
+def test_a_file_queued_before_files_named_their_room_decodes_without_one() -> None:
+    stored = json.loads(command_to_json(COMMANDS[1]))
+    del stored["room"]
+    assert command_from_json(json.dumps(stored)) == replace(COMMANDS[1], room=None)

@@ -93,3 +93,21 @@ async def test_a_closing_message_outside_the_window_is_not_sent(env: Env) -> Non
     assert env.citizen_texts() == [] and templates(env) == []
     counters = {(c.name, c.label) for c in await env.parts.store.counters()}
     assert ("window_dropped", "SendText") in counters
+
+
+async def test_a_held_file_reaches_the_citizen_after_the_agent_closed_the_room(
+    env: Env,
+) -> None:
+    """"Here is your form, bye": the file waits for the citizen to write, and is then
+    fetched from the closed room with the visitor's credentials (§5), not dropped."""
+    rid = await room_after_a_day(env)
+    await env.rc.agent_sends_file(rid, b"%PDF-1.4 guia", "guia.pdf", "application/pdf")
+    await until(lambda: len(templates(env)) == 1)
+    await env.rc.close_room(rid)
+    await settled(env)
+    assert (await env.parts.store.outbox_depth()).get("held") == 1
+
+    await env.graph.citizen_says(CITIZEN, "Oi, voltei")
+    await until(lambda: any(m.get("type") == "document" for m in env.graph.sent))
+    [document] = [m["document"] for m in env.graph.sent if m.get("type") == "document"]
+    assert document["filename"] == "guia.pdf"
