@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +25,9 @@ from bridge.core.model import (
     RoomTaken,
 )
 
+# The closing transcript's agent messages younger than this are relayed if not yet
+# (_unrelayed): Rocket.Chat's retries end after about 80 s (5 attempts, 20 s apart, §4.2).
+TRANSCRIPT_REPLAY = 3600.0
 FILE_UPLOAD = "/file-upload/"  # where Rocket.Chat serves uploads, outside /api (§5)
 # "[ ](https://server/live/<rid>?msg=<id>) " in front of a reply that quotes a message.
 _QUOTE_LINK = re.compile(r"\[ ?\]\([^)\s]*\)\s*")
@@ -88,6 +93,7 @@ class Message(_Lenient):
     closingMessage: bool | None = None
     username: str | None = None
     u: User = Field(default_factory=User)
+    ts: Any = None  # when it was sent: as editedAt
     editedAt: Any = None  # an ISO string, or EJSON {"$date": ...} in some exports
     file: FileInfo | None = None
     files: list[FileInfo] = Field(default_factory=list)
@@ -107,7 +113,7 @@ class Invalid:
 Parsed = tuple[RoomEvent, str] | Invalid
 
 
-def parse(payload: Payload) -> list[Parsed]:
+def parse(payload: Payload, now: float | None = None) -> list[Parsed]:
     """(event, dedupe id) pairs, or Invalid; empty for events the bridge does not act on."""
     room = RoomId(payload.id)
     if payload.type == "Message":
@@ -120,7 +126,8 @@ def parse(payload: Payload) -> list[Parsed]:
                 found.append((event, event.event_id))
         return found
     if payload.type == "LivechatSession":
-        return [(RoomClosed(room), f"closed:{room}")]
+        closing = _unrelayed(room, payload.messages, time.time() if now is None else now)
+        return [*closing, (RoomClosed(room), f"closed:{room}")]
     if payload.type == "LivechatSessionForwarded" and payload.departmentId:
         dedupe = f"forwarded:{room}:{payload.oldDepartmentId}:{payload.departmentId}"
         return [(RoomForwarded(room, payload.departmentId), dedupe)]
@@ -132,6 +139,26 @@ def parse(payload: Payload) -> list[Parsed]:
             name = agent.name or agent.username or ""
             return [(RoomTaken(room, name), f"taken:{room}:{agent.id or agent.username}")]
     return []
+
+
+def _unrelayed(room: RoomId, transcript: list[dict[str, Any]], now: float) -> list[Parsed]:
+    """The agent's recent messages in the closing transcript (§4.4), ahead of the close:
+    Rocket.Chat retries a failed webhook for about a minute and sends events in no order
+    (§4.2), so a reply retried after the agent closed would come to a room the bridge no
+    longer holds, and the reconciler reads open rooms only. Those already relayed are
+    deduplicated; older ones were the open room's reconciler's to recover, and their
+    dedupe records may be gone with the retention purge."""
+    found: list[Parsed] = []
+    for raw in transcript:
+        message = validate(raw)
+        if isinstance(message, Invalid):
+            continue  # recorded when its own Message webhook came
+        sent = sent_at(message)
+        if sent is not None and now - sent > TRANSCRIPT_REPLAY:
+            continue
+        if event := agent_message(room, message):
+            found.append((event, event.event_id))
+    return found
 
 
 def validate(raw: dict[str, Any]) -> Message | Invalid:
@@ -274,6 +301,22 @@ def edited_at(message: Message) -> str | None:
     if isinstance(value, dict) and "$date" in value:
         return str(value["$date"])
     return str(value)
+
+
+def sent_at(message: Message) -> float | None:
+    """`ts` as epoch seconds: an ISO string, or EJSON {"$date": ISO or milliseconds}."""
+    value = message.ts
+    if isinstance(value, dict):
+        value = value.get("$date")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1000
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return None
 
 
 def _dumps(raw: Any) -> bytes:

@@ -218,6 +218,20 @@ async def test_close_returns_the_conversation_to_the_start(env: Env) -> None:
     await until(lambda: env.room_texts(new_rid)[-1:] == ["nova dúvida"])
 
 
+async def test_a_reply_whose_webhook_lost_the_race_with_the_close_still_arrives(env: Env) -> None:
+    """The agent's last words' webhook failed (Rocket.Chat retries it later, in no order
+    with other events, §4.2) and the agent closed at once: the closing transcript has them."""
+    rid = await _with_room(env)
+    env.rc.drop_webhooks = True
+    await env.rc.agent_says(rid, "Protocolo 2026-123, obrigado")
+    env.rc.drop_webhooks = False
+    await env.rc.close_room(rid)
+    await until(lambda: len(env.citizen_texts()) == 2)
+    await _settled(env)
+    first, closing = env.citizen_texts()
+    assert first == "*Ana Souza*: Protocolo 2026-123, obrigado" and "encerrado" in closing
+
+
 async def test_room_closed_without_webhook_opens_a_new_room_for_the_message(env: Env) -> None:
     rid = await _with_room(env)
     env.rc.drop_webhooks = True
