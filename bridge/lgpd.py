@@ -23,7 +23,13 @@ from bridge.core.delivery import derive_visitor_token
 from bridge.core.keyed import KeyedHash
 from bridge.core.model import DERIVED_TOKEN, ConversationKey, WaId
 from bridge.core.ports import DeliveryError
-from bridge.core.privacy import AuditEntry, NotAPhone, Visitor, wa_ids_for
+from bridge.core.privacy import (
+    SHORTEST_RETENTION_DAYS,
+    AuditEntry,
+    NotAPhone,
+    Visitor,
+    wa_ids_for,
+)
 from bridge.health import Reachability
 from bridge.rocketchat.client import RocketChatClient
 from bridge.settings import Settings
@@ -149,6 +155,11 @@ async def purge_command(store: Database, days: float, operator: str) -> int:
     if days <= 0:
         print("retention is off (BRIDGE_RETENTION_DAYS=0): nothing purged")
         return 0
+    if days < SHORTEST_RETENTION_DAYS:
+        # As BRIDGE_RETENTION_DAYS: younger dedupe records are what stops a retried
+        # webhook, or a re-read room history, from reaching the citizen twice.
+        print(f"--days must be at least {SHORTEST_RETENTION_DAYS}: nothing purged", file=sys.stderr)
+        return 2
     purged = await retention_purge(store, days, operator)
     print(f"purged (older than {days:g} days): {_counts(purged)}")
     return 0

@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.core.privacy import SHORTEST_RETENTION_DAYS
+
 # The newest Graph versions in the contract notes (whatsapp-cloud-api.md §8.4); v25.0 is
 # the version pywa defaults to and is supported until 2028.
 DEFAULT_GRAPH_VERSION = "v25.0"
@@ -134,8 +136,10 @@ class Settings(BaseSettings):
     @field_validator("bridge_retention_days")
     @classmethod
     def _retention_outlives_retries(cls, value: float) -> float:
-        if 0 < value < 7:
-            raise ValueError("must be 0 (keep everything) or at least 7 days")
+        if 0 < value < SHORTEST_RETENTION_DAYS:
+            raise ValueError(
+                f"must be 0 (keep everything) or at least {SHORTEST_RETENTION_DAYS} days"
+            )
         return value
 
     @field_validator("bridge_flow", mode="before")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bridge.lgpd import retention_forever
+import pytest
+
+from bridge.lgpd import purge_command, retention_forever
 
 
 class Store:
@@ -32,3 +34,14 @@ async def test_the_first_purge_waits_then_they_repeat_and_only_real_ones_are_aud
     assert len(store.purges) >= 3
     assert 1 <= len(store.audits) < len(store.purges)  # quiet when nothing was erased
     assert all(a.action == "purge" and a.operator == "bridge" for a in store.audits)
+
+
+async def test_a_purge_shorter_than_meta_retries_last_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = Store()
+    assert await purge_command(store, 3, "dpo") == 2  # type: ignore[arg-type]
+    assert store.purges == [] and store.audits == []
+    assert "at least 7" in capsys.readouterr().err
+    assert await purge_command(store, 7, "dpo") == 0  # type: ignore[arg-type]
+    assert len(store.purges) == 1

@@ -124,6 +124,7 @@ class RoomMessage:
     agent_name: str
     edited_at: str | None
     files: tuple[AgentFile, ...] = ()
+    sent_at: float | None = None  # epoch seconds, when Rocket.Chat's answer says
 
 
 class Links(Protocol):

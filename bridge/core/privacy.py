@@ -69,6 +69,11 @@ class PersonalData(Protocol):
     async def audit_log(self, limit: int) -> list[AuditEntry]: ...
 
 
+# Meta retries a webhook for up to 7 days (contract §4.2): dedupe records kept for less
+# would let a late retry through twice. Also the reconciler's horizon (reconcile.py).
+SHORTEST_RETENTION_DAYS = 7
+
+
 def shown_token(token: str | None) -> str | None:
     """A visitor token as an export shows it: whether it is kept, never its value (it is a
     bearer key to the citizen's Rocket.Chat history)."""

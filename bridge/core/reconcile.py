@@ -8,6 +8,7 @@ room is the source of truth; intake's dedupe makes replaying it harmless.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import structlog
@@ -15,6 +16,7 @@ import structlog
 from bridge.core.intake import Intake, accepted
 from bridge.core.model import AgentMessage, Conversation, RoomClosed, RoomEvent, VisitorToken
 from bridge.core.ports import DeliveryError, RateLimited, RocketChat, RoomMessage
+from bridge.core.privacy import SHORTEST_RETENTION_DAYS
 from bridge.core.storage import Failed
 
 log = structlog.get_logger("bridge.reconcile")
@@ -23,12 +25,22 @@ HISTORY_LIMIT = 50
 RECENT = 10  # messages looked at before an agent's new one (replicas; replay_room)
 
 
-def events_from_history(conv: Conversation, history: list[RoomMessage]) -> list[RoomEvent]:
+# An agent's message older than this is never replayed: its dedupe record may be gone
+# with the retention purge (never sooner than SHORTEST_RETENTION_DAYS), and it would go to
+# the citizen again. A day short of it: the two servers' clocks may differ.
+HORIZON = (SHORTEST_RETENTION_DAYS - 1) * 86_400.0
+
+
+def events_from_history(
+    conv: Conversation, history: list[RoomMessage], now: float
+) -> list[RoomEvent]:
     assert conv.room_id is not None
     events: list[RoomEvent] = []
     for m in history:  # oldest first
         if m.system_type == "livechat-close":
             events.append(RoomClosed(conv.room_id))
+        elif m.sent_at is not None and now - m.sent_at > HORIZON:
+            continue
         elif not m.from_visitor and not m.system_type:
             events.append(
                 AgentMessage(conv.room_id, m.id, m.edited_at, m.agent_name, m.text, m.files)
@@ -104,7 +116,7 @@ class Reconciler:
             log.warning("reconcile.order_unchecked", conversation=conv.id, reason=exc.reason)
             return 0
         found: list[tuple[RoomEvent, str]] = []
-        for event in events_from_history(conv, history):
+        for event in events_from_history(conv, history, time.time()):
             if (event_id := _event_id(event)) in arriving:
                 break
             found.append((event, event_id))
@@ -127,7 +139,7 @@ class Reconciler:
         intake = self._intake
         events = [
             intake.room_event(event, _event_id(event))
-            for event in events_from_history(conv, history)
+            for event in events_from_history(conv, history, time.time())
         ]
         results = await intake.accept(events)
         for result in results:

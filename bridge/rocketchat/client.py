@@ -368,6 +368,7 @@ def _room_message(m: wire.Message) -> RoomMessage:
         agent_name=m.u.name or m.u.username or "",
         edited_at=wire.edited_at(m),
         files=wire.files_of(m),
+        sent_at=wire.sent_at(m),
     )
 
 

@@ -4,11 +4,20 @@ replays before the webhook being handled applies its own message."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from bridge.core.model import Conversation, ConversationKey, RoomId, VisitorToken, WaId
+from bridge.core.model import (
+    AgentMessage,
+    Conversation,
+    ConversationKey,
+    RoomId,
+    VisitorToken,
+    WaId,
+)
 from bridge.core.ports import RoomMessage
-from bridge.core.reconcile import Reconciler
+from bridge.core.privacy import SHORTEST_RETENTION_DAYS
+from bridge.core.reconcile import HORIZON, Reconciler, events_from_history
 
 ROOM = RoomId("room-1")
 
@@ -68,3 +77,17 @@ async def test_nothing_newer_than_the_arriving_message_goes_before_it() -> None:
     # the window holds is newer; replaying any of it would put it first.
     burst = [said(n) for n in range(12)]
     assert await replay(burst, set(), {"m0"}) == []
+
+
+def test_an_agent_message_past_the_horizon_is_never_replayed() -> None:
+    """The retention purge may have erased its dedupe record: it would go out again."""
+    conv = Conversation(id=1, key=ConversationKey("1", WaId("5511912345678")), room_id=ROOM)
+    now = 2_000_000_000.0
+    history = [
+        replace(said(0), sent_at=now - HORIZON - 60),
+        replace(said(1), sent_at=now - HORIZON + 60),
+        said(2),  # no time given: replayed as before (dedupe decides)
+    ]
+    found = events_from_history(conv, history, now)
+    assert [e.message_id for e in found if isinstance(e, AgentMessage)] == ["m1", "m2"]
+    assert HORIZON < SHORTEST_RETENTION_DAYS * 86_400
