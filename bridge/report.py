@@ -301,7 +301,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if text is None:
         return 1
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"--output {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(f"report written to {args.output}")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

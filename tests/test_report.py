@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from bridge.core import contacts as c
 from bridge.core.contacts import ContactRecord
-from bridge.report import build, classify, window
+from bridge.report import build, classify, run, window
+from tests.support.e2e import make_settings
 
 ZONE = ZoneInfo("America/Sao_Paulo")
 DAY1 = datetime(2026, 11, 24, 9, 0, tzinfo=ZONE).timestamp()
@@ -51,3 +56,16 @@ def test_days_follow_the_city_clock_and_empty_days_are_listed() -> None:
     assert list(report.days) == ["2026-11-24", "2026-11-25", "2026-11-26"]
     assert report.days["2026-11-24"].bot_resolved == 1  # 02:30 UTC the next day
     assert report.total.survey_scores == {"4": 1} and report.total.bot_share == 1.0
+
+
+def test_an_output_file_that_cannot_be_written_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(tmp_path / "bridge.db", "http://127.0.0.1:9", "http://127.0.0.1:9")
+    today = date.today()
+    args = argparse.Namespace(
+        start=today, end=today, department=None, format="csv", operator="diretora",
+        timezone="America/Sao_Paulo", output=str(tmp_path / "missing" / "relatorio.csv"),
+    )  # fmt: skip
+    assert run(settings, args) == 1
+    assert capsys.readouterr().err.strip().endswith("relatorio.csv: No such file or directory")
