@@ -117,8 +117,11 @@ def test_every_profile_mounts_what_the_repository_holds_and_pins_its_images() ->
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (ROOT / source).exists(), (name, source)
-    scrape = yaml.safe_load((MONITORING / "prometheus.yml").read_text())["scrape_configs"]
-    assert scrape[0]["static_configs"][0]["targets"] == ["bridge:8080"]
+    [job] = yaml.safe_load((MONITORING / "prometheus.yml").read_text())["scrape_configs"]
+    bridges = sorted(name for name, service in compose["services"].items() if "build" in service)
+    assert bridges == ["bridge", "bridge-2"]
+    [dns] = job["dns_sd_configs"]
+    assert sorted(dns["names"]) == bridges and dns["port"] == 8080  # every replica scraped
     nginx = (ROOT / "deploy/replicas-nginx.conf").read_text()
     assert "server bridge:8080" in nginx and "server bridge-2:8080" in nginx
 
@@ -138,3 +141,10 @@ async def test_every_metric_the_dashboard_queries_exists(env: Env) -> None:
         for name in re.findall(r"\bbridge_[a-z_]+", target["expr"])
     }
     assert queried and queried <= exposed, queried - exposed
+
+
+def test_every_variable_docker_compose_reads_is_in_the_example_env() -> None:
+    used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "docker-compose.yml").read_text()))
+    example = (ROOT / "config/bridge.example.env").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE))
+    assert used - {"VAR"} <= listed, sorted(used - listed)
