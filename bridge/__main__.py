@@ -19,9 +19,11 @@ from bridge.app import build_app
 from bridge.core.decide import Bot, Texts
 from bridge.eventloop import freeze_heap, new_event_loop, tune_collector, tune_threads
 from bridge.settings import Settings, SettingsError, load_settings
+from bridge.store.errors import StoreError
 from bridge.texts import TextsError, load_texts
 
 EXIT_CONFIG = 2
+EXIT_START = 1  # the configuration is valid; the database or the port is not available
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,7 +170,21 @@ def serve(settings: Settings, texts: Texts, bot: Bot | None, bots: dict[str, Bot
         bot=bot is not None,
         loop=type(loop).__module__.split(".")[0],
     )
-    web.run_app(app, host=settings.bridge_host, port=settings.bridge_port, print=None, loop=loop)
+    try:
+        web.run_app(
+            app, host=settings.bridge_host, port=settings.bridge_port, print=None, loop=loop
+        )
+    except (StoreError, OSError) as exc:
+        # The database cannot be opened (a server refusing connections, a directory the
+        # bridge may not write), or the port is taken: one line saying which, not a
+        # traceback, and an exit status the container's restart policy acts on.
+        structlog.get_logger("bridge").error(
+            "bridge.start_failed",
+            database=settings.database_shown,
+            port=settings.bridge_port,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return EXIT_START
     return 0
 
 

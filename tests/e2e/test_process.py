@@ -292,3 +292,14 @@ def test_a_replica_refuses_a_database_of_its_own(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "check", BRIDGE_REQUIRE_POSTGRES="true", LOG_FORMAT="console")
     assert result.returncode == 2
     assert "BRIDGE_DATABASE_URL must name the PostgreSQL database" in result.stderr
+
+
+def test_a_database_that_refuses_at_start_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    port = free_port()  # nobody listens there
+    url = f"postgresql://bridge:s3cret@127.0.0.1:{port}/bridge"
+    result = run_cli(tmp_path, "run", BRIDGE_DATABASE_URL=url, LOG_FORMAT="json")
+    assert result.returncode == 1, result.stderr
+    [failed] = [json.loads(line) for line in result.stderr.splitlines() if "start_failed" in line]
+    assert failed["level"] == "error" and "ConnectionRefusedError" in failed["error"]
+    assert failed["database"] == f"postgresql://bridge:***@127.0.0.1:{port}/bridge"
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
