@@ -35,10 +35,13 @@ class Input:
     """One message from the citizen.
 
     `text` is the typed text, a media caption, or the title of the tapped button/row;
-    `choice_id` is the button or list reply id when the citizen tapped instead of typing.
+    `choice_id` is the button or list reply id when the citizen tapped instead of typing;
+    `shown` is what the citizen sent without writing it (a poll, a contact card), as the
+    transcript shows it: never an answer.
     """
 
     text: str = ""
     choice_id: str | None = None
     media: Media | None = None
     location: Location | None = None
+    shown: str = ""

@@ -67,4 +67,6 @@ def describe(inp: Input, labels: Transcript) -> str:
         parts.append(inp.text.strip())
     elif not parts and inp.choice_id:
         parts.append(inp.choice_id)
+    elif not parts and inp.shown:
+        parts.append(inp.shown)
     return " ".join(parts)

@@ -132,7 +132,8 @@ def _input(message: CitizenMessage) -> bot.Input:
     media = message.media
     location = message.location
     return bot.Input(
-        text=message.text,
+        text="" if message.rendered else message.text,
+        shown=message.text if message.rendered else "",
         choice_id=message.choice_id,
         media=bot.Media(cast(Any, media.kind), media.media_id, media.mime, media.filename)
         if media

@@ -88,6 +88,10 @@ class CitizenMessage:
     location: Location | None = None
     reply_to: str | None = None  # the WhatsApp message this one answers (a quote)
     reacts_to: str | None = None  # set for a reaction: `text` is the emoji
+    # `text` renders what the citizen sent but did not write (a location, a contact card,
+    # a reaction, a poll or a kind WhatsApp does not show us): the agent reads it, the
+    # bot never takes it as an answer.
+    rendered: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies through reflection, and this runs for
@@ -103,6 +107,7 @@ class CitizenMessage:
             "location": asdict(self.location) if self.location else None,
             "reply_to": self.reply_to,
             "reacts_to": self.reacts_to,
+            "rendered": self.rendered,
         }
 
     @classmethod

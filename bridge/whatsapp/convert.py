@@ -36,7 +36,7 @@ def message(m: models.Message, phone_number_id: str, names: dict[str, str]) -> I
         m.type == "reaction" and not (m.reaction and m.reaction.emoji)
     ):
         return Skipped(f"message kind {m.type}", record=False)
-    text, choice, media = _content(m)
+    text, choice, media, rendered = _content(m)
     place = m.location if m.type == "location" else None
     return CitizenMessage(
         key=ConversationKey(phone_number_id, WaId(sender)),
@@ -49,6 +49,7 @@ def message(m: models.Message, phone_number_id: str, names: dict[str, str]) -> I
         location=_location(place) if place else None,
         reply_to=m.context.id if m.context is not None and m.context.id else None,
         reacts_to=m.reaction.message_id if m.type == "reaction" and m.reaction else None,
+        rendered=rendered,
     )
 
 
@@ -58,29 +59,30 @@ def _location(place: models.Place) -> Location | None:
     return Location(place.latitude, place.longitude, place.name, place.address)
 
 
-def _content(m: models.Message) -> tuple[str, str | None, Media | None]:
-    """(text, tapped choice id, media) for each message kind; odd kinds become readable text."""
+def _content(m: models.Message) -> tuple[str, str | None, Media | None, bool]:
+    """(text, tapped choice id, media, rendered) for each message kind; odd kinds become
+    readable text, marked rendered (the citizen did not write it)."""
     if m.type == "text":
-        return (m.text.body if m.text else ""), None, None
+        return (m.text.body if m.text else ""), None, None, False
     if m.type == "interactive":
         return _interactive(m.interactive or models.Interactive())
     if m.type == "button" and m.button:  # quick reply of a template (§2.2)
-        return m.button.text, m.button.payload or m.button.text, None
+        return m.button.text, m.button.payload or m.button.text, None, False
     media = m.media()
     if media is not None and media.id:
         found = Media(m.type, media.id, media.mime_type, media.filename)
-        return media.caption or "", None, found
-    return _describe(m), None, None
+        return media.caption or "", None, found, False
+    return _describe(m), None, None, True
 
 
-def _interactive(body: models.Interactive) -> tuple[str, str | None, Media | None]:
+def _interactive(body: models.Interactive) -> tuple[str, str | None, Media | None, bool]:
     reply = body.button_reply if body.type == "button_reply" else None
     reply = body.list_reply if body.type == "list_reply" else reply
     if reply is not None:
-        return reply.title, reply.id, None
+        return reply.title, reply.id, None, False
     if body.type == "nfm_reply" and body.nfm_reply is not None:
-        return body.nfm_reply.response_json or body.nfm_reply.body or "", None, None
-    return f"[interactive {body.type or '?'}]", None, None
+        return body.nfm_reply.response_json or body.nfm_reply.body or "", None, None, True
+    return f"[interactive {body.type or '?'}]", None, None, True
 
 
 def _describe(m: models.Message) -> str:

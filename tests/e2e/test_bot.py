@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pytest
 
 from bridge.botlink import FlowBot
 from bridge.core.decide import Bot
+from tests.conftest import FIXTURES
 from tests.support.e2e import CITIZEN, Env, settled, until
 from tests.support.flowbot import (
     SUNDAY_10H,
@@ -136,6 +139,28 @@ async def test_a_service_request_collects_the_data_and_opens_the_right_room(env:
     assert "iluminacao-publica" in room.get("tags", [])
     found = await counters(env)
     assert found["handoff", "Iluminação Pública"] == 1
+
+
+async def test_what_the_citizen_did_not_write_is_never_taken_as_an_answer(env: Env) -> None:
+    """A poll (WhatsApp shows the bridge only "unsupported", recorded fixture) where the
+    bot asks for a name: asked again; the agent still sees that something came."""
+    for line in ("oi", "2", "Lâmpada apagada"):
+        await say(env, line)
+    question = texts(env)[-1]
+    cases = json.loads((FIXTURES / "whatsapp/pywa/message.json").read_text())
+    value = cases["unsupported_with_type"]["entry"][0]["changes"][0]["value"]
+    poll = {**value["messages"][0], "from": CITIZEN, "id": "wamid.poll-1"}
+    poll["timestamp"] = str(int(time.time()))
+    assert await env.graph.deliver(env.graph.envelope_for(CITIZEN, poll)) == 200
+    await settled(env)
+    assert "texto" in texts(env)[-1]  # asked for text: the poll is no name
+    await say(env, "Maria da Silva")
+    assert "CPF" in texts(env)[-1]
+    await say(env, "atendente")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await settled(env)
+    transcript = env.room_texts(env.room()["_id"])[0]
+    assert "Nome: Maria da Silva" in transcript and f"{question}\nCidadão: [pool]" in transcript
 
 
 @pytest.mark.parametrize("path", [[], ["2"], ["4"], ["2", "1", "Maria"]])

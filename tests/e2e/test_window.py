@@ -98,7 +98,7 @@ async def test_a_closing_message_outside_the_window_is_not_sent(env: Env) -> Non
 async def test_a_held_file_reaches_the_citizen_after_the_agent_closed_the_room(
     env: Env,
 ) -> None:
-    """"Here is your form, bye": the file waits for the citizen to write, and is then
+    """ "Here is your form, bye": the file waits for the citizen to write, and is then
     fetched from the closed room with the visitor's credentials (§5), not dropped."""
     rid = await room_after_a_day(env)
     await env.rc.agent_sends_file(rid, b"%PDF-1.4 guia", "guia.pdf", "application/pdf")

@@ -35,24 +35,25 @@ def _by_case(file: str, case: str) -> list[wire.Item]:
 
 
 @pytest.mark.parametrize(
-    ("case", "text", "choice", "media_kind"),
+    ("case", "text", "choice", "media_kind", "rendered"),
     [
-        ("text", "Body Text", None, None),
-        ("image", "", None, "image"),
-        ("document", None, None, "document"),
-        ("voice", "", None, "audio"),
-        ("static_sticker", "", None, "sticker"),
-        ("reaction", "😮", None, None),
-        ("current_location", "📍", None, None),
-        ("contacts", "👤 Chandler Bing", None, None),
-        ("order", "🛒 3× HAMBURGER", None, None),
-        ("unsupported", "[unsupported]", None, None),
-        ("reply", None, None, None),
+        ("text", "Body Text", None, None, False),
+        ("image", "", None, "image", False),
+        ("document", None, None, "document", False),
+        ("voice", "", None, "audio", False),
+        ("static_sticker", "", None, "sticker", False),
+        ("reaction", "😮", None, None, True),
+        ("current_location", "📍", None, None, True),
+        ("contacts", "👤 Chandler Bing", None, None, True),
+        ("order", "🛒 3× HAMBURGER", None, None, True),
+        ("unsupported", "[unsupported]", None, None, True),
+        ("reply", None, None, None, False),
     ],
 )
 def test_message_kinds_become_citizen_messages(
-    case: str, text: str | None, choice: str | None, media_kind: str | None
+    case: str, text: str | None, choice: str | None, media_kind: str | None, rendered: bool
 ) -> None:
+    """`rendered`: the citizen did not write the text (the bot takes it as no answer)."""
     (item,) = _by_case("message", case)
     assert isinstance(item, CitizenMessage)
     assert item.key.phone_number_id == "1122334455667"
@@ -61,6 +62,7 @@ def test_message_kinds_become_citizen_messages(
         assert item.text.startswith(text)
     assert item.choice_id == choice
     assert (item.media.kind if item.media else None) == media_kind
+    assert item.rendered is rendered
 
 
 def test_button_and_list_replies_carry_the_choice_id() -> None:
