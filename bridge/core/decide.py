@@ -320,7 +320,12 @@ def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
 
 
 def on_outbound_failed(conv: Conversation, event: OutboundFailed, policy: Policy) -> Decision:
-    """Tell the agent, in the room, that a reply did not reach the citizen."""
+    """Tell the agent, in the room, that a reply did not reach the citizen. A 131047 is
+    Meta saying the 24 h window is closed, whatever the bridge's own count said (contract
+    §8.1: Meta's clock decides): it is closed here too, so the agent's next messages wait
+    for the citizen (with the re-engagement template) instead of failing one by one."""
+    if event.code == WINDOW_CLOSED and conv.last_citizen_at is not None:
+        conv = replace(conv, last_citizen_at=conv.last_citizen_at - WINDOW_SECONDS)
     if conv.room_id is None and conv.state is not State.WAITING:
         return Decision(conv, (), (("not_delivered", str(event.code)),))
     texts = policy.texts

@@ -111,3 +111,22 @@ async def test_a_held_file_reaches_the_citizen_after_the_agent_closed_the_room(
     await until(lambda: any(m.get("type") == "document" for m in env.graph.sent))
     [document] = [m["document"] for m in env.graph.sent if m.get("type") == "document"]
     assert document["filename"] == "guia.pdf"
+
+
+async def test_metas_131047_closes_the_window_for_the_replies_that_follow(env: Env) -> None:
+    """The bridge counted the window open, Meta did not (its clock decides, §8.1): the
+    reply fails as a later `failed` status, and the next ones wait with the template
+    instead of failing one by one."""
+    await env.graph.citizen_says(CITIZEN, "oi")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = str(env.room()["_id"])
+    await settled(env)
+    env.graph.expire_window(CITIZEN)
+    await env.rc.agent_says(rid, "Bom dia!")
+    await until(lambda: len(notices(env, rid, "NÃO foi entregue")) == 1)
+    await env.rc.agent_says(rid, "Ainda está aí?")
+    await until(lambda: len(templates(env)) == 1)
+    await settled(env)
+    assert (await env.parts.store.outbox_depth()).get("held") == 1
+    await env.graph.citizen_says(CITIZEN, "Estou sim")
+    await until(lambda: "*Ana Souza*: Ainda está aí?" in env.citizen_texts())
