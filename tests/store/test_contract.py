@@ -533,3 +533,22 @@ async def test_export_and_forget_find_a_citizens_kept_bodies_as_either_side_writ
     assert sorted(p["source"] for p in exported["rejected_payloads"]) == ["rocketchat", "whatsapp"]
     assert (await store.forget([KEY.wa_id]))["rejected_payload"] == 2
     assert len((await store.export([OTHER.wa_id]))["rejected_payloads"]) == 1
+
+
+async def test_held_rows_released_behind_a_delivery_that_is_rescheduled_keep_their_order(
+    backend: Backend,
+) -> None:
+    """release_held leaves a leased lane alone: the retry's settlement puts the oldest row
+    back at its head."""
+    await enqueue(backend, SendText("old"))
+    [old] = (await backend.storage.claim("me", 10, 60)).claims
+    await backend.storage.settle(Settlement(old, Hold()))
+    await enqueue(backend, SendText("new"))
+    [new] = (await backend.storage.claim("me", 10, 60)).claims  # in flight
+    await backend.storage.apply([Event(ByKey(KEY), lambda c: Decision(c, release_held=True))])
+    await backend.storage.settle(Settlement(new, Reschedule(0, 1, "HTTP 503")))
+    order = []
+    while claims := (await backend.storage.claim("me", 10, 60)).claims:
+        order.append(claims[0].row.command)
+        await backend.storage.settle(Settlement(claims[0], Finish()))
+    assert order == [SendText("old"), SendText("new")]

@@ -320,11 +320,8 @@ class PgTx:
         if s.step is not None and (conv := await self.find(ById(row.conversation_id))):
             await self.write(conv, s.step(conv, await self.pending(row.conversation_id)))
         if isinstance(s.change, Reschedule):
-            await self.conn.execute(
-                "UPDATE lane SET due_at = $1, lease = NULL, lease_until = NULL"
-                " WHERE conversation_id = $2 AND destination = $3",
-                self.now + s.change.delay, *lane,
-            )  # fmt: skip
+            # The head again (see the SQLite backend): rows released meanwhile may be older.
+            await self._advance(*lane)
             return Settled(held=True)
         lease = (next_lease, self.now + s.then_lease) if s.then_lease is not None else None
         head = await self._advance(*lane, lease=lease)

@@ -131,11 +131,9 @@ def settle(tx: Tx, s: Settlement, next_lease: str) -> Settled:
     if s.step is not None and (conv := tx.find(ById(row.conversation_id))) is not None:
         tx.write(conv, s.step(conv, pending(tx, row.conversation_id)))
     if isinstance(s.change, Reschedule):
-        tx.conn.execute(
-            "UPDATE lane SET due_at = ?, lease = NULL, lease_until = NULL"
-            " WHERE conversation_id = ? AND destination = ?",
-            (tx.now + s.change.delay, *lane),
-        )
+        # The head again, not merely a later due time: rows released meanwhile
+        # (release_held leaves a leased lane alone) may be older than this one.
+        _advance(tx, *lane)
         return Settled(held=True)
     lease = (next_lease, tx.now + s.then_lease) if s.then_lease is not None else None
     head = _advance(tx, *lane, lease=lease)
