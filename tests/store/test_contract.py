@@ -552,3 +552,23 @@ async def test_held_rows_released_behind_a_delivery_that_is_rescheduled_keep_the
         order.append(claims[0].row.command)
         await backend.storage.settle(Settlement(claims[0], Finish()))
     assert order == [SendText("old"), SendText("new")]
+
+
+@pytest.mark.parametrize("ticks", [1, 3, 6, 12])
+async def test_a_caller_cancelled_part_way_leaves_no_lane_leased_to_nobody(
+    backend: Backend, ticks: int
+) -> None:
+    """The claims a hand-off took for events whose caller gave up are given back: the
+    lanes are due at once, not when the lease runs out."""
+    events = [say("a"), replace(say("b"), find=ByKey(OTHER))]
+    task = asyncio.create_task(backend.storage.apply(events, HandOff("me", 600)))
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    task.cancel()
+    [outcome] = await asyncio.gather(task, return_exceptions=True)
+    if isinstance(outcome, list):  # done before the cancel: its claims are the caller's
+        await backend.storage.release([c for r in outcome for c in r.claims])
+    await asyncio.sleep(0.05)  # the give-back's own transaction
+    lanes = await backend.sql("SELECT conversation_id FROM lane", ())
+    claimed = (await backend.storage.claim("other", 10, 60)).claims
+    assert len(claimed) == len(lanes)

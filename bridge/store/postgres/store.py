@@ -60,6 +60,7 @@ UNAVAILABLE = (
     asyncpg.InsufficientResourcesError,
 )
 RETRIES = 4  # a deadlock victim's transaction, again
+GIVE_BACK_TIMEOUT = 2.0  # seconds a failing apply waits to release its claims (_give_back)
 
 
 CHANNEL = "bridge_outbox"  # NOTIFY channel: outbox work was queued
@@ -189,16 +190,30 @@ class PostgresStore(Reads):
         cancelled while its COMMIT is under way may leave the claims of its hand-off to
         nobody: they are taken over when their lease runs out, as a dead replica's."""
         results: list[Applied | Failed] = []
-        for event in events:
-            try:
-                async with self._in_order(_order_key(event.find)):
-                    results.append(await self._run(partial(self._event, event=event,
-                                                           hand_off=hand_off)))  # fmt: skip
-            except StorageUnavailable:
-                raise
-            except Exception as exc:
-                results.append(Failed(exc))
+        try:
+            for event in events:
+                try:
+                    async with self._in_order(_order_key(event.find)):
+                        results.append(await self._run(partial(self._event, event=event,
+                                                               hand_off=hand_off)))  # fmt: skip
+                except StorageUnavailable:
+                    raise
+                except Exception as exc:
+                    results.append(Failed(exc))
+        except BaseException:
+            # Unavailable or cancelled part-way: the events already committed are the
+            # caller's no more, nor their claims. Given back if the database answers (else
+            # they are taken over when their lease runs out, as a dead replica's).
+            await asyncio.shield(self._give_back(results))
+            raise
         return results
+
+    async def _give_back(self, results: Sequence[Applied | Failed]) -> None:
+        claims = [c for r in results if isinstance(r, Applied) for c in r.claims]
+        if claims:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(GIVE_BACK_TIMEOUT):
+                    await self.release(claims)
 
     async def _event(self, tx: PgTx, *, event: Event, hand_off: HandOff | None) -> Applied:
         conv = await tx.find(event.find)

@@ -98,13 +98,23 @@ class SqliteStore(Reads):
         ]
         results: list[Applied | Failed] = []
         unavailable: StorageUnavailable | None = None
-        for future in futures:
-            try:
-                results.append(await future)
-            except StorageUnavailable as exc:
-                unavailable = exc
-            except Exception as exc:
-                results.append(Failed(exc))
+        try:
+            for future in futures:
+                try:
+                    results.append(await future)
+                except StorageUnavailable as exc:
+                    unavailable = exc
+                except Exception as exc:
+                    results.append(Failed(exc))
+        except asyncio.CancelledError:
+            # The caller gave up part-way: the events it will never see give their claims
+            # back (those still to commit when they do, through `orphaned`).
+            for future in futures:
+                if not future.done():
+                    future.cancel()
+                elif orphaned is not None and not future.cancelled() and not future.exception():
+                    orphaned(future.result())
+            raise
         if unavailable is not None:
             raise unavailable
         return results
