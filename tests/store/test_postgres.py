@@ -14,7 +14,16 @@ import pytest
 
 from bridge.core.decide import Decision
 from bridge.core.model import ConversationKey, OpenRoom, SendText, WaId
-from bridge.core.storage import Applied, ByKey, Event, Finish, Hold, Settlement, StorageUnavailable
+from bridge.core.storage import (
+    Applied,
+    ByKey,
+    Event,
+    Finish,
+    HandOff,
+    Hold,
+    Settlement,
+    StorageUnavailable,
+)
 from bridge.store import SqliteStore
 from bridge.store.postgres import PostgresStore
 from bridge.store.postgres import store as postgres_store
@@ -366,3 +375,29 @@ async def test_counters_contacts_and_lanes_are_written_as_sqlite_writes_them() -
         ("", "", "", "abandoned_bot"),
     ]
     assert len(heads) == 2  # one lane per destination, each headed by its first row
+
+
+async def test_an_outage_part_way_through_a_batch_gives_the_committed_claims_back(
+    replicas: tuple[Open, asyncpg.Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The webhook answers 503 and Meta's retry is a duplicate: nothing would claim the
+    first event's row again before its lease ran out."""
+    open_one, _admin = replicas
+    store = await open_one()
+    real_run, calls = store._run, 0
+
+    async def flaky(work: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise StorageUnavailable("the connection dropped")
+        return await real_run(work)
+
+    monkeypatch.setattr(store, "_run", flaky)
+    other = Event(ByKey(ConversationKey(KEY.phone_number_id, WaId("5511900000000"))),
+                  lambda conv: Decision(conv, (SendText("b"),)))  # fmt: skip
+    with pytest.raises(StorageUnavailable):
+        await store.apply([queue("a"), other], HandOff("me", 600))
+    monkeypatch.undo()
+    [claim] = (await store.claim("another", 10, 60)).claims
+    assert claim.row.command == SendText("a")
