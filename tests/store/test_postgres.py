@@ -28,7 +28,7 @@ from bridge.store import SqliteStore
 from bridge.store.postgres import PostgresStore
 from bridge.store.postgres import store as postgres_store
 from bridge.store.postgres.schema import migrations
-from bridge.store.postgres.store import NOTIFY_COALESCE, lock_key
+from bridge.store.postgres.store import LOCK_KEEPALIVES, NOTIFY_COALESCE, lock_key
 from bridge.supervisor import Supervisor
 from tests.store.backends import POSTGRES_URL, fresh_schema
 
@@ -401,3 +401,25 @@ async def test_an_outage_part_way_through_a_batch_gives_the_committed_claims_bac
     monkeypatch.undo()
     [claim] = (await store.claim("another", 10, 60)).claims
     assert claim.row.command == SendText("a")
+
+
+async def test_the_leaders_lock_connection_is_probed_by_the_server(
+    replicas: tuple[Open, asyncpg.Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a network cut the server must notice the dead leader in a minute, not in
+    the operating system's two hours, or no replica could take its lock over."""
+    open_one, _admin = replicas
+    store = await open_one()
+    made: list[asyncpg.Connection] = []
+    connect = asyncpg.connect
+
+    async def recorded(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+        made.append(await connect(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(postgres_store.asyncpg, "connect", recorded)
+    async with store.lead("reconciler"):
+        [conn] = made
+        shown = [await conn.fetchval(f"SHOW {name}") for name in LOCK_KEEPALIVES]
+        path = await conn.fetchval("SHOW search_path")
+    assert shown == ["30", "10", "3"] and path.startswith("replicas")

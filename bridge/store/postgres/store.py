@@ -72,6 +72,13 @@ NOTIFY_COALESCE = 0.1
 
 
 LEAD_HEARTBEAT = 30.0  # seconds between two checks of a leader's lock connection
+# PostgreSQL's own settings for the lock connection's socket (seconds, as strings): a
+# leader cut off is noticed by the server within idle + interval x count = 60 s.
+LOCK_KEEPALIVES = {
+    "tcp_keepalives_idle": "30",
+    "tcp_keepalives_interval": "10",
+    "tcp_keepalives_count": "3",
+}
 LEAD_TIMEOUT = 10.0  # an answer slower than this: the connection is taken as lost
 
 
@@ -298,7 +305,7 @@ class PostgresStore(Reads):
         leads (a restarted server, a network cut: a heartbeat notices a silent one),
         another may lead already: the work inside is cancelled and StorageUnavailable
         raised, so the supervisor starts it again, waiting for the lock."""
-        conn = await asyncpg.connect(self._url, **self._connect_options)
+        conn = await asyncpg.connect(self._url, **self._lock_connect_options())
         task = asyncio.current_task()
         assert task is not None
         state = {"leading": False, "lost": False}
@@ -338,6 +345,15 @@ class PostgresStore(Reads):
                     await conn.close(timeout=LEAD_TIMEOUT)
             if not conn.is_closed():
                 conn.terminate()
+
+    def _lock_connect_options(self) -> dict[str, Any]:
+        """The leader's connection asks the server to probe it (TCP keepalives, server
+        settings of that session): after a network cut no FIN reaches the server, which
+        would hold the dead leader's advisory lock until the operating system's default
+        keepalive gives up, about two hours, and no replica could lead meanwhile."""
+        settings = dict(self._connect_options.get("server_settings") or {})
+        settings.update(LOCK_KEEPALIVES)
+        return {**self._connect_options, "server_settings": settings}
 
     async def check_writable(self) -> None:
         """A transaction on a primary (a replica in recovery cannot take writes)."""
