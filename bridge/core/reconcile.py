@@ -23,6 +23,9 @@ log = structlog.get_logger("bridge.reconcile")
 
 HISTORY_LIMIT = 50
 RECENT = 10  # messages looked at before an agent's new one (replicas; replay_room)
+# replay_room runs inside the webhook's handler: Rocket.Chat gives up on an answer after
+# Livechat_http_timeout (5 s by default, §4.2) and sends the webhook again.
+ORDER_READ_TIMEOUT = 2.0
 
 
 # An agent's message older than this is never replayed: its dedupe record may be gone
@@ -111,9 +114,13 @@ class Reconciler:
         if conv is None or conv.room_id is None or token is None:
             return 0
         try:
-            history = list(await self._rc.history(token, conv.room_id, RECENT))
+            async with asyncio.timeout(ORDER_READ_TIMEOUT):
+                history = list(await self._rc.history(token, conv.room_id, RECENT))
         except DeliveryError as exc:
             log.warning("reconcile.order_unchecked", conversation=conv.id, reason=exc.reason)
+            return 0
+        except TimeoutError:
+            log.warning("reconcile.order_unchecked", conversation=conv.id, reason="timeout")
             return 0
         found: list[tuple[RoomEvent, str]] = []
         for event in events_from_history(conv, history, time.time()):

@@ -3,10 +3,14 @@ replays before the webhook being handled applies its own message."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
+from bridge.core import reconcile
 from bridge.core.model import (
     AgentMessage,
     Conversation,
@@ -91,3 +95,23 @@ def test_an_agent_message_past_the_horizon_is_never_replayed() -> None:
     found = events_from_history(conv, history, now)
     assert [e.message_id for e in found if isinstance(e, AgentMessage)] == ["m1", "m2"]
     assert HORIZON < SHORTEST_RETENTION_DAYS * 86_400
+
+
+async def test_a_history_that_does_not_answer_in_time_leaves_the_order_to_the_webhooks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The read runs inside Rocket.Chat's webhook, which gives up after 5 s and sends it
+    again: better answer in time with the order unchecked."""
+
+    class Hanging(History):
+        async def history(
+            self, token: VisitorToken, room_id: RoomId, limit: int
+        ) -> list[RoomMessage]:
+            await asyncio.sleep(60)
+            return []
+
+    monkeypatch.setattr(reconcile, "ORDER_READ_TIMEOUT", 0.05)
+    intake = Intake(set())
+    reconciler = Reconciler(intake, Hanging([]), 0, lambda _c: VisitorToken("t"))  # type: ignore[arg-type]
+    assert await asyncio.wait_for(reconciler.replay_room(ROOM, frozenset({"m2"})), 5) == 0
+    assert intake.applied == []
