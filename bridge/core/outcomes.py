@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from bridge.core import decide
 from bridge.core.decide import Bot, Decision, Policy
 from bridge.core.model import (
+    Command,
     Conversation,
     OpenRoom,
     OutboundFailed,
@@ -106,10 +107,20 @@ def rate_limited(
 
 
 def buried(claim: Claim, attempts: int, reason: str, rules: Rules) -> Settlement:
-    """Dead letter. A room request that dies gives the conversation back to the bot and
-    tells the citizen, so nothing waits for a room nobody is asking for."""
+    """Dead letter. An agent's words that never reached the citizen are reported in the
+    room (DESIGN §2.2), whatever gave up on them (retries spent in a long Graph outage, a
+    refusal without a code). A room request that dies gives the conversation back to the
+    bot and tells the citizen, so nothing waits for a room nobody is asking for."""
+    command = claim.row.command
     counters = (("dead_letter", claim.row.destination.value),)
-    if not isinstance(claim.row.command, OpenRoom):
+    if _from_an_agent(command):
+        text = rules.policy.texts.not_delivered_notice.format(code="-", reason=reason)
+
+        def report(conv: Conversation, _pending: Pending) -> Decision:
+            return Decision(conv, _notice(conv, text))
+
+        return Settlement(claim, Bury(attempts, reason), counters=counters, step=report)
+    if not isinstance(command, OpenRoom):
         return Settlement(claim, Bury(attempts, reason), counters=counters)
     tell = rules.policy.texts.handoff_failed
 
@@ -140,6 +151,11 @@ def gave_up(claim: Claim, reason: str, code: int | None, rules: Rules) -> Settle
         return decide.on_outbound_failed(conv, event, policy)
 
     return replace(settlement, step=step)
+
+
+def _from_an_agent(command: Command) -> bool:
+    """An agent's reply (a text relayed from a room, or an agent's file), not the bot's."""
+    return isinstance(command, SendFile) or (isinstance(command, SendText) and bool(command.origin))
 
 
 def file_refused(claim: Claim, command: SendFile, reason: str, rules: Rules) -> Settlement:

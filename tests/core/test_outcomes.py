@@ -84,6 +84,26 @@ def test_the_last_retry_buries_the_row_as_a_dead_letter(rules: Rules) -> None:
     assert s.counters == (("dead_letter", "whatsapp"),) and s.step is None
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        SendText("*Ana*: seu protocolo é 123", origin="rc-1", agent="Ana"),
+        SendFile("/file-upload/f/a.pdf", "a.pdf", "application/pdf", None, "rc-2", room="r1"),
+    ],
+)
+def test_an_agents_reply_that_dies_is_reported_in_the_room(rules: Rules, command: object) -> None:
+    """Retries spent in a long Graph outage (code 2), or a refusal without a code from a
+    proxy: the agent must know the citizen never got it (DESIGN §2.2)."""
+    spent = outcomes.retry_later(claim(command, attempts=2), "(2) Service unavailable", None,
+                                 rules, 0.5)  # fmt: skip
+    no_code = outcomes.gave_up(claim(command), "HTTP 401", None, rules)
+    for s in (spent, no_code) if isinstance(command, SendText) else (spent,):
+        assert isinstance(s.change, Bury) and s.step is not None
+        [notice] = s.step(WITH_AGENT, Pending(False)).commands
+        assert isinstance(notice, PostNotice) and "NÃO foi entregue" in notice.text
+        assert s.change.error in notice.text
+
+
 def test_a_dead_room_request_gives_the_conversation_back_and_tells_the_citizen(
     rules: Rules,
 ) -> None:
