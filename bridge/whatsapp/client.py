@@ -27,10 +27,15 @@ from bridge.whatsapp.interactive import render
 log = structlog.get_logger("bridge.whatsapp.client")
 
 # whatsapp-cloud-api.md §7.2: throttling, transient and "try later" codes. Everything else
-# (100 bad parameter, 131047 window closed, 131026 undeliverable, 190 token...) is permanent.
-RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057})
-# Of those, the ones that mean "slow down" (app, account, throughput and pair limits).
-THROTTLING_CODES = frozenset({4, 80007, 130429, 131056})
+# (100 bad parameter, 131047 window closed, 131026 undeliverable...) is permanent.
+RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131048, 131056, 131057})
+# Of those, the ones that mean "slow down" (app, account, throughput and pair limits; 131048,
+# the spam limit, "not quickly"): waited out without spending the retry budget.
+THROTTLING_CODES = frozenset({4, 80007, 130429, 131048, 131056})
+# An expired or revoked token (HTTP 401, code 190): §7.2 says "no retry, alert ops", and
+# /readyz does alert (Reachability.rejected). The messages wait, as for throttling, until
+# the token is replaced, instead of every reply of the meantime dying as a dead letter.
+CREDENTIALS_REFUSED = 190
 
 
 def translate(status: int, body: Any, retry_after: str | None) -> DeliveryError:
@@ -40,13 +45,15 @@ def translate(status: int, body: Any, retry_after: str | None) -> DeliveryError:
     if not isinstance(error, dict):
         if status == 429:
             return RateLimited(f"HTTP {status}", after)
+        if status == 401:
+            return RateLimited(f"HTTP {status}: credentials refused", after)
         if status >= 500:
             return Retryable(f"HTTP {status}", after)
         return Permanent(f"HTTP {status}")
     code = int(error.get("code") or 0)
     details = (error.get("error_data") or {}).get("details") or error.get("message") or ""
     reason = f"({code}) {details}"[:300]
-    if code in THROTTLING_CODES:
+    if code in THROTTLING_CODES or code == CREDENTIALS_REFUSED:
         return RateLimited(reason, after)
     if code in RETRYABLE_CODES or (status >= 500 and code not in (3,)):
         return Retryable(reason, after)

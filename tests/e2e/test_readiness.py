@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.e2e import PNID, Env
+from tests.support.e2e import CITIZEN, PNID, Env, settled, until
 
 
 @pytest.fixture
@@ -90,3 +90,22 @@ async def test_a_dead_worker_is_named(env: Env) -> None:
 async def test_a_phone_number_id_the_token_does_not_reach_is_refused(env: Env) -> None:
     body = await until_ready(env, False)
     assert body["problems"]["whatsapp:199999999999999"].startswith("credentials refused: (100)")
+
+
+async def test_replies_wait_for_a_replaced_token_instead_of_dying(env: Env) -> None:
+    """§7.2 says "no retry, alert ops" for code 190: /readyz alerts, and what the agent
+    writes meanwhile reaches the citizen once the token is replaced."""
+    await env.graph.citizen_says(CITIZEN, "oi")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = str(env.room()["_id"])
+    await settled(env)
+    good = env.graph.numbers[PNID]
+    env.graph.expire_token()
+    await env.rc.agent_says(rid, "Bom dia!")
+    await until_ready(env, False)
+    await asyncio.sleep(0.3)  # a few refused attempts
+    assert env.citizen_texts() == []
+    assert (await env.parts.store.outbox_depth()).get("dead", 0) == 0
+    env.graph.numbers[PNID] = good
+    await until(lambda: env.citizen_texts() == ["*Ana Souza*: Bom dia!"])
+    assert not any("NÃO foi entregue" in t for t in env.room_texts(rid))

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bridge.core.ports import Download, ForeignUrl, Permanent, Retryable, TooLarge
+from bridge.core.ports import Download, ForeignUrl, Permanent, RateLimited, Retryable, TooLarge
 from bridge.health import Reachability
 from bridge.whatsapp.client import GraphClient, translate
 from tests.support.mock_http import mock_http as aioresponses
@@ -28,22 +28,32 @@ def graph_error(code: int, details: str = "d") -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("code", [1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057])
+@pytest.mark.parametrize(
+    "code", [1, 2, 4, 80007, 130429, 131000, 131016, 131048, 131056, 131057, 190]
+)
 def test_throttling_and_transient_codes_are_retryable(code: int) -> None:
     assert isinstance(translate(400, graph_error(code), None), Retryable)
 
 
 @pytest.mark.parametrize(
-    "code", [0, 100, 131008, 131009, 131021, 131026, 131047, 131051, 132001, 190, 368]
+    "code", [0, 100, 131008, 131009, 131021, 131026, 131047, 131051, 132001, 368]
 )
 def test_other_codes_are_permanent_and_keep_the_code(code: int) -> None:
     error = translate(400, graph_error(code), None)
     assert isinstance(error, Permanent) and error.code == code
 
 
-@pytest.mark.parametrize(("status", "kind"), [(502, Retryable), (429, Retryable), (404, Permanent)])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(502, Retryable), (429, RateLimited), (401, RateLimited), (404, Permanent)],
+)
 def test_bodies_without_an_error_envelope(status: int, kind: type) -> None:
     assert isinstance(translate(status, "<html>", None), kind)
+
+
+@pytest.mark.parametrize("code", [4, 80007, 130429, 131048, 131056, 190])
+def test_slow_down_and_refused_credentials_wait_without_spending_retries(code: int) -> None:
+    assert isinstance(translate(400 if code != 190 else 401, graph_error(code), None), RateLimited)
 
 
 def test_retry_after_is_honoured() -> None:
