@@ -121,10 +121,14 @@ class Deliverer:
             case SendFile():
                 return await self._send_file(command, conv, wa)
             case SendTemplate():
-                await wa.send_template(
+                wamid = await wa.send_template(
                     conv.key.wa_id, command.name, command.language, command.parameters
                 )
-                return Delivered()
+                # Linked like an agent's reply, so that a later `failed` status (a paced
+                # template dropped with 132015, §5.2) finds the conversation and the agent,
+                # who was told the citizen would get it, hears that it did not.
+                link = Link(wamid, f"template:{ref}", "out", f"[{command.name}]")
+                return Delivered((link,))
             case MarkRead():
                 await self._mark_read(command, wa)
                 return Delivered()

@@ -78,6 +78,10 @@ class FakeGraph(InboundSimulator):
         # None accepts any template; else {(name, language): body parameter count}.
         self.approved_templates: dict[tuple[str, str], int] | None = None
         self.paused_templates: set[str] = set()  # names answered 132015 (needs approved_*)
+        # Names Meta paces (§5.2): accepted as `held_for_quality_assessment`, then dropped
+        # with a later `failed` 132015 status (the pacing page's other outcome, a late
+        # delivery, is the ordinary path).
+        self.paced_templates: set[str] = set()
         self.template_category = "utility"
         self.canonical_wa_ids: dict[str, str] = {}
         self.down = False
@@ -204,6 +208,8 @@ class FakeGraph(InboundSimulator):
         failure: int | None = None
         if kind != "template" and not self.window_open(wa_id, record["_from"]):
             failure = 131047
+        elif kind == "template" and record["template"].get("name") in self.paced_templates:
+            failure = 132015
         elif _media_id_of(record, kind) not in (None, *self.media.items):
             failure = 131053
         self._tasks.spawn(self._status_ladder(record, kind, wa_id, failure))

@@ -128,8 +128,9 @@ class GraphRoutes:
         fake.sent.append(record)
         fake.after_send(record, kind, wa_id)
         message: dict[str, str] = {"id": wamid}
-        if kind == "template":
-            message["message_status"] = "accepted"  # §5.2
+        if kind == "template":  # §5.2
+            paced = body["template"].get("name") in fake.paced_templates
+            message["message_status"] = "held_for_quality_assessment" if paced else "accepted"
         return graph_json({
             "messaging_product": "whatsapp",
             "contacts": [{"input": body["to"], "wa_id": wa_id}],

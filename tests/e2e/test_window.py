@@ -130,3 +130,15 @@ async def test_metas_131047_closes_the_window_for_the_replies_that_follow(env: E
     assert (await env.parts.store.outbox_depth()).get("held") == 1
     await env.graph.citizen_says(CITIZEN, "Estou sim")
     await until(lambda: "*Ana Souza*: Ainda está aí?" in env.citizen_texts())
+
+
+async def test_a_paced_template_dropped_later_is_reported_to_the_agent(env: Env) -> None:
+    """Accepted as `held_for_quality_assessment`, then a `failed` 132015 (§5.2): the agent
+    was told the citizen would get it, and must hear that it did not."""
+    env.graph.paced_templates = {TEMPLATE}
+    rid = await room_after_a_day(env)
+    await env.rc.agent_says(rid, "Olá?")
+    await until(lambda: len(templates(env)) == 1)
+    await until(lambda: len(notices(env, rid, "132015")) == 1)
+    await settled(env)
+    assert (await env.parts.store.outbox_depth()).get("held") == 1  # still for the citizen
