@@ -324,8 +324,7 @@ def on_outbound_failed(conv: Conversation, event: OutboundFailed, policy: Policy
     Meta saying the 24 h window is closed, whatever the bridge's own count said (contract
     §8.1: Meta's clock decides): it is closed here too, so the agent's next messages wait
     for the citizen (with the re-engagement template) instead of failing one by one."""
-    if event.code == WINDOW_CLOSED and conv.last_citizen_at is not None:
-        conv = replace(conv, last_citizen_at=conv.last_citizen_at - WINDOW_SECONDS)
+    conv = _closed_by(conv, event)
     if conv.room_id is None and conv.state is not State.WAITING:
         return Decision(conv, (), (("not_delivered", str(event.code)),))
     texts = policy.texts
@@ -334,6 +333,16 @@ def on_outbound_failed(conv: Conversation, event: OutboundFailed, policy: Policy
     else:
         notice = texts.not_delivered_notice.format(code=event.code, reason=event.title)
     return Decision(conv, (PostNotice(notice),), (("not_delivered", str(event.code)),))
+
+
+def _closed_by(conv: Conversation, event: OutboundFailed) -> Conversation:
+    """The conversation with its window closed, if `event` is Meta saying so. A 131047
+    about a message sent before the citizen's last one (a late status) says nothing of
+    the window that message reopened."""
+    last = conv.last_citizen_at
+    if event.code != WINDOW_CLOSED or last is None or (event.at is not None and event.at < last):
+        return conv
+    return replace(conv, last_citizen_at=last - WINDOW_SECONDS)
 
 
 def on_no_agent(command: OpenRoom, policy: Policy) -> tuple[OpenRoom, tuple[Command, ...]]:

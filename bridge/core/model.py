@@ -126,6 +126,7 @@ class OutboundFailed:
     wamid: WaMessageId
     code: int
     title: str
+    at: float | None = None  # the `failed` status's time (Meta's clock); None: just now
 
 
 @dataclass(frozen=True)

@@ -121,4 +121,5 @@ def status(status: models.Status) -> Item:
         wamid=WaMessageId(status.id),
         code=first.code,
         title=first.title or first.message or "failed",
+        at=status.timestamp,
     )

@@ -139,6 +139,7 @@ class ErrorObject(_Item):
 class Status(_Item):
     id: str = ""
     status: str = ""
+    timestamp: FiniteFloat | None = None  # when it happened, by Meta's clock (a string)
     errors: list[ErrorObject] = Field(default_factory=list)
 
 

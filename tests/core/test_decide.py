@@ -149,12 +149,25 @@ def test_failed_delivery_becomes_a_notice(policy: Policy, code: int, needle: str
     assert isinstance(notice, PostNotice) and needle in notice.text
 
 
-@pytest.mark.parametrize(("code", "closes"), [(131047, True), (131026, False)])
-def test_metas_window_closed_closes_it_here_too(policy: Policy, code: int, closes: bool) -> None:
-    now = 2_000_000_000.0
-    talking = replace(WITH_AGENT, last_citizen_at=now - 3600)  # open by the bridge's count
-    d = decide.on_outbound_failed(talking, OutboundFailed(WaMessageId("w"), code, "x"), policy)
-    assert decide.window_open(d.conversation, now, 0) is not closes
+NOW = 2_000_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("code", "at", "closes"),
+    [
+        (131047, None, True),  # refused as it was sent
+        (131047, NOW - 60, True),  # a failed status after the citizen's last message
+        (131047, NOW - 7200, False),  # about a message sent before it: a late status
+        (131026, None, False),
+    ],
+)
+def test_metas_window_closed_closes_it_here_too(
+    policy: Policy, code: int, at: float | None, closes: bool
+) -> None:
+    talking = replace(WITH_AGENT, last_citizen_at=NOW - 3600)  # open by the bridge's count
+    failed = OutboundFailed(WaMessageId("w"), code, "x", at)
+    d = decide.on_outbound_failed(talking, failed, policy)
+    assert decide.window_open(d.conversation, NOW, 0) is not closes
 
 
 def test_failed_delivery_without_a_room_is_only_counted(policy: Policy) -> None:
