@@ -90,11 +90,17 @@ def step(flow: Flow, state: State | None, inp: Input, now: datetime) -> Step:
     return turn.finish()
 
 
-def after_agent_closed(flow: Flow, state: State | None, now: datetime) -> Step:
+def after_agent_closed(
+    flow: Flow, state: State | None, now: datetime, *, reachable: bool = True
+) -> Step:
     """The agent closed the room: the bot takes the conversation back, says goodbye and
-    asks the satisfaction survey (as the flow's `after_close` says)."""
+    asks the satisfaction survey (as the flow's `after_close` says). Not `reachable`
+    (WhatsApp's 24 h window closed): nothing said now would arrive, so nothing is said
+    and no survey waits for an answer; the citizen's next message starts afresh."""
     base = replace(state or State(), node=None, phase="", misses=0, survey_score=None, offset=0)
     turn = Turn(flow, _aware(flow, now), base)
+    if not reachable:
+        return turn.finish()
     if flow.after_close.text:
         turn.text(flow.after_close.text)
     if flow.after_close.goto:

@@ -69,9 +69,9 @@ class FlowBot:
         result = bot.step(self.flow, saved.state, _input(message), self._clock())
         return self._translate(conversation, saved, result)
 
-    def after_close(self, conversation: Conversation) -> BotTurn:
+    def after_close(self, conversation: Conversation, reachable: bool = True) -> BotTurn:
         saved = _Saved.loads(conversation.bot_state)
-        result = bot.after_agent_closed(self.flow, saved.state, self._clock())
+        result = bot.after_agent_closed(self.flow, saved.state, self._clock(), reachable=reachable)
         return self._translate(conversation, saved, result)
 
     def no_agent(self, conversation: Conversation) -> BotTurn:

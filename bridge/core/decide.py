@@ -143,7 +143,9 @@ class BotTurn:
 class Bot(Protocol):
     def turn(self, conversation: Conversation, message: CitizenMessage) -> BotTurn: ...
 
-    def after_close(self, conversation: Conversation) -> BotTurn: ...
+    def after_close(self, conversation: Conversation, reachable: bool = True) -> BotTurn:
+        """The agent closed the room; not `reachable`: the 24 h window is closed."""
+        ...
 
     def no_agent(self, conversation: Conversation) -> BotTurn:
         """Nobody is online for the handoff the last turn asked for (policy not 'wait')."""
@@ -259,7 +261,15 @@ def on_room_request_dead(conv: Conversation, tell: str = "") -> Decision:
     return Decision(back, (SendText(tell),) if tell else (), (("handoff_failed", ""),))
 
 
-def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | None) -> Decision:
+def on_room(
+    conv: Conversation,
+    event: RoomEvent,
+    policy: Policy,
+    bot: Bot | None,
+    now: float | None = None,
+) -> Decision:
+    """An agent-side event. `now` (when given) decides whether the bot's goodbye and
+    survey after a close can still reach the citizen."""
     match event:
         case AgentMessage():
             commands = _agent_commands(event, policy)
@@ -270,7 +280,10 @@ def on_room(conv: Conversation, event: RoomEvent, policy: Policy, bot: Bot | Non
             if bot is None:
                 texts = policy.texts.room_closed
                 return Decision(closed, (SendText(texts),) if texts else (), (("closed", ""),))
-            turn = bot.after_close(closed)
+            # A survey outside the window would be dropped on its way while the bot waited
+            # for its answer, and took the citizen's next words (a new request) for one.
+            reachable = now is None or window_open(conv, now, policy.window_margin)
+            turn = bot.after_close(closed, reachable)
             closed = replace(closed, bot_state=turn.bot_state)
             counters = (("closed", ""), *turn.counters)
             return Decision(closed, turn.commands, counters, turn.surveys)

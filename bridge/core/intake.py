@@ -5,6 +5,7 @@ starts is leased in that transaction to this process's outbox and handed to it d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -87,7 +88,7 @@ class Intake:
 
         def step(conv: Conversation) -> Decision:
             line = lines.of(conv.key.phone_number_id)
-            return decide.on_room(conv, event, line.policy, line.bot)
+            return decide.on_room(conv, event, line.policy, line.bot, time.time())
 
         return Event(ByRoom(event.room_id), step, Seen("rocketchat", event_id))
 

@@ -234,7 +234,7 @@ class ScriptedBot:
     def turn(self, conversation: Conversation, message: CitizenMessage) -> BotTurn:
         return self.result
 
-    def after_close(self, conversation: Conversation) -> BotTurn:
+    def after_close(self, conversation: Conversation, reachable: bool = True) -> BotTurn:
         return self.result
 
     def no_agent(self, conversation: Conversation) -> BotTurn:

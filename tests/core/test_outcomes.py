@@ -41,7 +41,7 @@ class Bot:
     def turn(self, conversation: Conversation, message: CitizenMessage) -> BotTurn:
         return BotTurn("menu", (SendText("menu"),))
 
-    def after_close(self, conversation: Conversation) -> BotTurn:
+    def after_close(self, conversation: Conversation, reachable: bool = True) -> BotTurn:
         return BotTurn(None)
 
     def no_agent(self, conversation: Conversation) -> BotTurn:

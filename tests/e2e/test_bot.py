@@ -187,6 +187,20 @@ async def test_an_urgent_case_skips_the_menu_and_is_visibly_urgent(env: Env) -> 
     assert not menus(env)  # no menu before the person
 
 
+async def test_a_room_closed_outside_the_window_leaves_no_survey_waiting(env: Env) -> None:
+    """The survey could not reach the citizen (24 h window closed), so the bot must not
+    wait for its answer: the citizen's next words are a new request, not a rating."""
+    old = str(int(time.time() - 25 * 3600))
+    assert await env.graph.deliver(env.graph.make_text_payload(CITIZEN, "atendente",
+                                                               timestamp=old)) == 200  # fmt: skip
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await env.rc.close_room(env.room()["_id"])
+    await settled(env)
+    await say(env, "Preciso da segunda via do IPTU")
+    assert await env.parts.store.surveys() == []
+    assert "Falar com atendente" in [r["title"] for r in rows(menus(env)[-1])]  # the start
+
+
 async def test_after_the_agent_closes_the_survey_is_asked_and_stored(env: Env) -> None:
     await say(env, "oi")
     await say(env, "atendente")
