@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.actions import ContactStarted, Ended, SurveyAnswered
 from bot.handoff import hand_off, offline_values
 from bot.inputs import Input
-from bot.matching import Choice, by_id, normalize, one_of, pick
+from bot.matching import Choice, by_id, normalize, one_of, pick, pick_exactly
 from bot.model import AskNode, Flow, HandoffNode, MenuNode, MenuOption, SurveyNode
 from bot.render import MORE, next_offset, render_menu
 from bot.state import State
@@ -124,7 +124,7 @@ def miss(turn: Turn, node: MenuNode | AskNode) -> None:
 def survey(turn: Turn, node: SurveyNode, inp: Input) -> None:
     choices = survey_choices(node)
     found = by_id(inp.choice_id, node.id, choices)
-    found = found or pick(inp.text, choices, turn.flow.settings.fuzzy_threshold)
+    found = found or pick_exactly(inp.text, choices)
     if found is None:
         return survey_miss(turn, node)
     if node.comment:

@@ -89,6 +89,16 @@ def pick(text: str, choices: Sequence[Choice], threshold: int) -> Choice | None:
     return _contained(norm, choices) or _fuzzy(norm, choices, threshold)
 
 
+def pick_exactly(text: str, choices: Sequence[Choice]) -> Choice | None:
+    """The option `text` is (its number, title or a synonym), nothing looser: a rating
+    must not be read into a sentence ("Bom dia, preciso de outra coisa" is no "Bom", and
+    "não foi bom" is not one either)."""
+    norm = normalize(text)
+    if norm.isdigit():
+        return next((c for c in choices if c.number == int(norm)), None)
+    return next((c for c in choices if norm and norm in c.phrases()), None)
+
+
 def _contained(norm: str, choices: Sequence[Choice]) -> Choice | None:
     # "a lampada do meu poste esta apagada" names the option "Lâmpada apagada"? Only when
     # one option's phrase appears whole, and the longest such phrase is unambiguous.

@@ -561,6 +561,23 @@ def test_survey(
     assert said(done) == ["Valeu!"] and done.state.node is None
 
 
+@pytest.mark.parametrize(
+    "sentence", ["Bom dia, preciso de outra coisa", "não foi bom", "nada bom", "não foi ruim"]
+)
+def test_a_sentence_is_no_rating(flow: Flow, sentence: str) -> None:
+    """Only a tap, a score or an option's own words rate: a greeting or a negation that
+    contains one is asked again, not recorded as that score."""
+    result = step(flow, closed(flow).state, Input(sentence), MONDAY_2PM)
+    assert result.actions == () and said(result)[0].startswith(flow.messages.survey_retry)
+
+
+def test_after_a_close_outside_the_window_nothing_is_said_and_nothing_awaited(
+    flow: Flow,
+) -> None:
+    quiet = after_agent_closed(flow, None, MONDAY_2PM, reachable=False)
+    assert quiet.replies == () and quiet.state.node is None
+
+
 def test_survey_waits_longer_than_the_inactivity_timeout(flow: Flow) -> None:
     result = step(flow, closed(flow).state, Input("5"), MONDAY_2PM + timedelta(hours=5))
     assert result.state.phase == "comment"
