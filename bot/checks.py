@@ -267,21 +267,31 @@ def _placeholders(flow: Flow) -> Iterator[str]:
 
 
 def _loops(flow: Flow) -> Iterator[str]:
-    """Nodes that follow each other forever without waiting for the citizen."""
+    """Nodes that follow each other forever without waiting for the citizen. A handoff
+    that tells the hours moves on to its `offline_goto` by itself when nobody answers (out
+    of hours: one citizen message would send the loop's texts until MAX_HOPS)."""
     auto = {
         n.id: [e.target for e in node_edges(n) if e.target in flow.nodes]
         for n in flow.nodes.values()
-        if isinstance(n, _AUTOMATIC)
+        if isinstance(n, _AUTOMATIC) or _moves_on_when_offline(n)
     }
     reported: set[str] = set()
     for start in auto:
         cycle = _cycle_from(start, auto)
         if cycle and not reported.intersection(cycle):
             reported.update(cycle)
+            first = flow.nodes[cycle[0]]
+            field = "offline_goto" if isinstance(first, HandoffNode) else "next"
             yield (
-                f"node '{cycle[0]}', field 'next': these nodes loop without waiting for "
+                f"node '{cycle[0]}', field '{field}': these nodes loop without waiting for "
                 f"the citizen: {' -> '.join([*cycle, cycle[0]])}"
             )
+
+
+def _moves_on_when_offline(node: Node) -> bool:
+    if not isinstance(node, HandoffNode):
+        return False
+    return node.offline == "tell_hours" and node.offline_goto is not None
 
 
 def _cycle_from(start: str, auto: dict[str, list[str]]) -> list[str] | None:

@@ -318,6 +318,19 @@ def test_loop_without_a_question() -> None:
     )
 
 
+def test_a_loop_through_a_handoffs_offline_goto() -> None:
+    """Out of hours a handoff that tells the hours moves on by itself: one citizen
+    message would otherwise send the loop's texts a hundred times."""
+    nodes = [
+        {"id": "falar", "type": "handoff", "text": "Transferindo", "offline_goto": "aviso"},
+        {"id": "aviso", "type": "message", "text": "Tente mais tarde", "next": "falar"},
+    ]
+    assert one(base(nodes)) == (
+        "node 'falar', field 'offline_goto': these nodes loop without waiting for the "
+        "citizen: falar -> aviso -> falar"
+    )
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
