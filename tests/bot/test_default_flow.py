@@ -156,6 +156,28 @@ def test_urgent_path_skips_the_menu(default_flow: Flow) -> None:
     assert "190" in reply_text(result.replies[0])
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        "meu marido me bateu",
+        "fui agredida pelo meu companheiro",
+        "sofro violência em casa",
+        "meu marido está me ameaçando",
+        "quero uma medida protetiva, Maria da Penha",
+        "ele disse que vai me matar",
+    ],
+)
+def test_a_victim_in_her_own_words_reaches_a_person_first(
+    default_flow: Flow, words: str
+) -> None:
+    """Nobody in danger writes 'violência doméstica': her own words, at any point of the
+    conversation, go to the urgent department, ahead of the menu."""
+    for before in ([], ["oi", "2"]):
+        steps = run(default_flow, [*before, words], now=MONDAY_NIGHT)
+        (handoff,) = handoffs(steps)
+        assert handoff.priority == "urgent" and handoff.department == "Urgente", words
+
+
 def test_out_of_hours_nothing_is_lost(default_flow: Flow) -> None:
     steps = run(
         default_flow,
