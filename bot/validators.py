@@ -19,8 +19,10 @@ from bot.model import Messages
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 _DATE = re.compile(r"^(\d{1,2})\s*[/.\-\s]\s*(\d{1,2})\s*[/.\-\s]\s*(\d{4})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
-_CEP = re.compile(r"^\d{2}\.?\d{3}-?\d{3}$")
-_CPF = re.compile(r"^\d{3}\.?\d{3}\.?\d{3}-?\d{2}$")
+# Digits with whatever separators people type between them ("123.456.789.09",
+# "01001.000"), after an optional label ("CPF: ", "CEP "); the length and, for a CPF, the
+# check digits decide.
+_LABELLED = re.compile(r"^(?:cpf|cep|n[ºo°]?)?\s*[:\-]?\s*([\d][\d\s./\-]*\d)\s*\.?$", re.I)
 _PHONE_CHARS = re.compile(r"^[\d\s()+\-.]+$")
 _FILE_KINDS = ("document", "image", "video", "audio")
 
@@ -58,18 +60,22 @@ def check_number(inp: Input) -> Valid | None:
     return Valid(text) if _NUMBER.match(text) else None
 
 
+def _typed_digits(text: str) -> str:
+    """The digits of an answer that is a number and nothing else, or ""."""
+    found = _LABELLED.match(text.strip())
+    return digits(found.group(1)) if found else ""
+
+
 def check_cpf(inp: Input) -> Valid | None:
-    text = inp.text.strip().replace(" ", "")
-    number = digits(text)
-    if not _CPF.match(text) or not cpf_is_valid(number):
+    number = _typed_digits(inp.text)
+    if not cpf_is_valid(number):
         return None
     return Valid(f"{number[:3]}.{number[3:6]}.{number[6:9]}-{number[9:]}")
 
 
 def check_cep(inp: Input) -> Valid | None:
-    text = inp.text.strip().replace(" ", "")
-    number = digits(text)
-    if not _CEP.match(text) or number == "0" * 8:
+    number = _typed_digits(inp.text)
+    if len(number) != 8 or number == "0" * 8:
         return None
     return Valid(f"{number[:5]}-{number[5:]}")
 

@@ -167,9 +167,7 @@ def test_urgent_path_skips_the_menu(default_flow: Flow) -> None:
         "ele disse que vai me matar",
     ],
 )
-def test_a_victim_in_her_own_words_reaches_a_person_first(
-    default_flow: Flow, words: str
-) -> None:
+def test_a_victim_in_her_own_words_reaches_a_person_first(default_flow: Flow, words: str) -> None:
     """Nobody in danger writes 'violência doméstica': her own words, at any point of the
     conversation, go to the urgent department, ahead of the menu."""
     for before in ([], ["oi", "2"]):

@@ -31,6 +31,13 @@ from bot.validators import (
         ("5299822472", None),
         ("529.982.247-2a", None),
         ("", None),
+        # as people type them: other separators, a label, a full stop
+        ("529.982.247.25", "529.982.247-25"),
+        ("529-982-247-25", "529.982.247-25"),
+        ("CPF: 529.982.247-25", "529.982.247-25"),
+        ("cpf 52998224725.", "529.982.247-25"),
+        ("meu cpf é 529.982.247-25", None),  # a sentence: asked again, not guessed
+        ("529.982.247-25 e 111.444.777-35", None),
     ],
 )
 def test_cpf(typed: str, stored: str | None) -> None:
@@ -52,8 +59,11 @@ def test_cpf_check_digits_directly() -> None:
         ("01.310-100", "01310-100"),
         ("0131010", None),
         ("00000-000", None),
-        ("CEP 01310-100", None),
+        ("CEP 01310-100", "01310-100"),
+        ("01310.100", "01310-100"),
+        ("cep: 01310100", "01310-100"),
         ("01310-1000", None),
+        ("Rua 1, 01310-100", None),
     ],
 )
 def test_cep(typed: str, stored: str | None) -> None:
