@@ -38,6 +38,10 @@ THROTTLING_CODES = frozenset({4, 80007, 130429, 131048, 131056})
 CREDENTIALS_REFUSED = 190
 
 
+class CredentialsRefused(RateLimited):
+    """HTTP 401, code 190: the token expired or was revoked (CREDENTIALS_REFUSED)."""
+
+
 def translate(status: int, body: Any, retry_after: str | None) -> DeliveryError:
     """One Graph answer that is not a success, as Retryable or Permanent."""
     error = body.get("error") if isinstance(body, dict) else None
@@ -46,14 +50,16 @@ def translate(status: int, body: Any, retry_after: str | None) -> DeliveryError:
         if status == 429:
             return RateLimited(f"HTTP {status}", after)
         if status == 401:
-            return RateLimited(f"HTTP {status}: credentials refused", after)
+            return CredentialsRefused(f"HTTP {status}: credentials refused", after)
         if status >= 500:
             return Retryable(f"HTTP {status}", after)
         return Permanent(f"HTTP {status}")
     code = int(error.get("code") or 0)
     details = (error.get("error_data") or {}).get("details") or error.get("message") or ""
     reason = f"({code}) {details}"[:300]
-    if code in THROTTLING_CODES or code == CREDENTIALS_REFUSED:
+    if code == CREDENTIALS_REFUSED:
+        return CredentialsRefused(reason, after)
+    if code in THROTTLING_CODES:
         return RateLimited(reason, after)
     if code in RETRYABLE_CODES or (status >= 500 and code not in (3,)):
         return Retryable(reason, after)
@@ -184,10 +190,13 @@ class GraphClient:
         """Reach the Graph API with our token: any answer but a 5xx means it is up."""
         try:
             await self._call("GET", f"{self._base}/{self._pnid}", params={"fields": "id"})
+        except CredentialsRefused as exc:  # 190: the token
+            self.health.rejected(exc.reason)
+            return f"answered: {exc.reason}"
         except Permanent as exc:
-            if exc.code in (0, 10, 100, 190, 200):
-                # 190: the token; 100 "does not exist ... missing permissions": this phone
-                # number id is not one the token reaches; 10/200: permission missing.
+            if exc.code in (0, 10, 100, 200):
+                # 100 "does not exist ... missing permissions": this phone number id is not
+                # one the token reaches; 10/200: permission missing.
                 self.health.rejected(exc.reason)
             return f"answered: {exc.reason}"
         return "phone number found"
