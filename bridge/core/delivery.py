@@ -30,6 +30,7 @@ from bridge.core.model import (
     SendMenu,
     SendTemplate,
     SendText,
+    State,
     VisitorToken,
 )
 from bridge.core.ports import (
@@ -182,6 +183,12 @@ class Deliverer:
     async def _open_room(
         self, ref: str, command: OpenRoom, conv: Conversation, opened: RoomOpened
     ) -> None:
+        if conv.room_id is None and conv.state is not State.WAITING:
+            # The room this request opened was closed while its transcript was being
+            # retried (the agent saw an empty room): the bot has the conversation back,
+            # and a second room would wait for an agent nobody asked for.
+            log.info("delivery.room_request_obsolete", conversation=conv.id)
+            return
         if conv.room_id is None or conv.visitor_token is None:
             await self._check_online(command)
             token = await self._register(conv, command)

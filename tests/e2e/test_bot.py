@@ -201,6 +201,23 @@ async def test_a_room_closed_outside_the_window_leaves_no_survey_waiting(env: En
     assert "Falar com atendente" in [r["title"] for r in rows(menus(env)[-1])]  # the start
 
 
+async def test_a_room_closed_while_its_transcript_is_retried_is_not_opened_again(
+    env: Env,
+) -> None:
+    """The room opened, its transcript kept failing, the agent closed the empty room and
+    the bot took the citizen back: the retried request must not open a second room."""
+    env.rc.fail_next("livechat/message", status=503, count=10_000)
+    await say(env, "oi")
+    await env.graph.citizen_says(CITIZEN, "atendente", name="Maria")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    [first] = env.rc.open_room_ids()
+    await env.rc.close_room(first)
+    await until(lambda: any(m["type"] == "interactive" for m in sent_to(env, CITIZEN)[-2:]))
+    env.rc.failures.clear()
+    await settled(env)
+    assert list(env.rc.rooms) == [first]
+
+
 async def test_after_the_agent_closes_the_survey_is_asked_and_stored(env: Env) -> None:
     await say(env, "oi")
     await say(env, "atendente")
