@@ -203,19 +203,24 @@ class GraphClient:
 
     async def download_media(self, media_id: str, limit: int) -> Download:
         # Never pass phone_number_id for inbound media (§6.2); the URL lives 5 minutes and
-        # needs the Bearer token (§6.3), so it is fetched right away.
-        meta = await self._call("GET", f"{self._base}/{media_id}")
-        url = self._media_url(meta.get("url"))
-        mime = str(meta.get("mime_type") or "application/octet-stream")
-        try:
-            async with self._http.get(
-                url, headers=self._auth, timeout=transfer_timeout(limit)
-            ) as resp:
-                if resp.status != 200:
-                    raise translate(resp.status, await _json(resp), None)
-                return await receive(resp, limit, mime, None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise Retryable(f"network: {type(exc).__name__}") from exc
+        # needs the Bearer token (§6.3), so it is fetched right away, and a 404 on it is
+        # met by asking for the id once more (§10.2: the link may have just expired).
+        for last in (False, True):
+            meta = await self._call("GET", f"{self._base}/{media_id}")
+            url = self._media_url(meta.get("url"))
+            mime = str(meta.get("mime_type") or "application/octet-stream")
+            try:
+                async with self._http.get(
+                    url, headers=self._auth, timeout=transfer_timeout(limit)
+                ) as resp:
+                    if resp.status == 404 and not last:
+                        continue
+                    if resp.status != 200:
+                        raise translate(resp.status, await _json(resp), None)
+                    return await receive(resp, limit, mime, None)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise Retryable(f"network: {type(exc).__name__}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def media_limit(self, mime: str) -> int:
         return KIND_LIMITS[_kind_for(mime)]

@@ -133,6 +133,24 @@ async def test_media_is_downloaded_with_the_bearer_token(client: GraphClient) ->
     assert download.kwargs["headers"]["Authorization"] == "Bearer tok"
 
 
+async def test_a_media_link_that_answers_404_is_asked_for_once_more(client: GraphClient) -> None:
+    """§10.2: the link lives 5 minutes; on 404 re-query the id once (then it is gone)."""
+    stale = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=old"
+    fresh = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=new"
+    with aioresponses() as mocked:
+        mocked.get(f"{BASE}/9", payload={"url": stale, "mime_type": "image/jpeg", "id": "9"})
+        mocked.get(stale, status=404)
+        mocked.get(f"{BASE}/9", payload={"url": fresh, "mime_type": "image/jpeg", "id": "9"})
+        mocked.get(fresh, body=b"jpeg-bytes", content_type="image/jpeg")
+        assert await client.download_media("9", 1024) == Download.of(b"jpeg-bytes", "image/jpeg")
+    with aioresponses() as mocked:
+        for _ in range(2):
+            mocked.get(f"{BASE}/9", payload={"url": stale, "mime_type": "image/jpeg", "id": "9"})
+            mocked.get(stale, status=404)
+        with pytest.raises(Permanent):
+            await client.download_media("9", 1024)
+
+
 @pytest.mark.parametrize(
     "url",
     [
