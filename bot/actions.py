@@ -69,12 +69,19 @@ class Handoff:
 
 @dataclass(frozen=True)
 class SurveyAnswered:
-    """The citizen rated the service after the agent closed the room. `comment` is the
-    optional free text that followed, or None when skipped or abandoned. Emitted once per
-    survey."""
+    """The citizen rated the service after the agent closed the room: emitted once per
+    survey, as soon as the score is given (most citizens never write again, and a score
+    kept waiting for its comment was lost with them)."""
 
     score: int
-    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class SurveyCommented:
+    """The optional free text that followed the survey's score (not emitted when skipped
+    or abandoned): it completes the answer SurveyAnswered recorded."""
+
+    comment: str
 
 
 EndReason = Literal["end", "timeout", "out_of_hours", "no_agent"]
@@ -103,4 +110,4 @@ class OutOfHours:
     department: str
 
 
-Action = ContactStarted | Resolved | Handoff | SurveyAnswered | Ended | OutOfHours
+Action = ContactStarted | Resolved | Handoff | SurveyAnswered | SurveyCommented | Ended | OutOfHours

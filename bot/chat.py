@@ -20,6 +20,7 @@ from bot.actions import (
     OutOfHours,
     Resolved,
     SurveyAnswered,
+    SurveyCommented,
 )
 from bot.engine import after_agent_closed, no_agent_online, step
 from bot.inputs import Input, Location, Media
@@ -166,8 +167,9 @@ def note(action: Action) -> str:
     if isinstance(action, Resolved):
         return f"[answered by the bot: {action.topic}]\n"
     if isinstance(action, SurveyAnswered):
-        comment = f", comment: {action.comment!r}" if action.comment else ""
-        return f"[survey answered: {action.score}{comment}]\n"
+        return f"[survey answered: {action.score}]\n"
+    if isinstance(action, SurveyCommented):
+        return f"[survey comment: {action.comment!r}]\n"
     if isinstance(action, Ended):
         where = f" at {action.node}" if action.node else ""
         return f"[conversation ended: {action.reason}{where}]\n"

@@ -19,11 +19,12 @@ from bot.actions import (
     Priority,
     Resolved,
     SurveyAnswered,
+    SurveyCommented,
 )
 from bot.flow import FlowError, load_flow, parse_flow
 from bot.handoff import after_refusal, offline_values
 from bot.inputs import Input, Location, Media
-from bot.listen import flush_survey, handle
+from bot.listen import end_survey, handle
 from bot.matching import keyword_hit
 from bot.model import Flow, HandoffNode, SurveyNode
 from bot.replies import ButtonsReply, ListReply, Option, Reply, Row, Section, TextReply
@@ -55,6 +56,7 @@ __all__ = [
     "State",
     "Step",
     "SurveyAnswered",
+    "SurveyCommented",
     "TextReply",
     "after_agent_closed",
     "load_flow",
@@ -71,7 +73,7 @@ def step(flow: Flow, state: State | None, inp: Input, now: datetime) -> Step:
     fresh = _is_over(flow, state)
     timed_out = not fresh and _expired(flow, turn.state, turn.now)
     if timed_out:
-        flush_survey(turn)
+        end_survey(turn)
         turn.emit(Ended("timeout"))
     if fresh or timed_out:
         turn.state = State()
@@ -81,7 +83,7 @@ def step(flow: Flow, state: State | None, inp: Input, now: datetime) -> Step:
         turn.text(flow.messages.timeout)
     keyword = keyword_hit(inp.text, flow.keywords) if inp.choice_id is None else None
     if keyword is not None:
-        flush_survey(turn)
+        end_survey(turn)
         enter(turn, keyword.goto)
     elif fresh or timed_out:
         enter(turn, flow.start)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.actions import ContactStarted, Ended, SurveyAnswered
+from bot.actions import ContactStarted, Ended, SurveyAnswered, SurveyCommented
 from bot.handoff import hand_off, offline_values
 from bot.inputs import Input
 from bot.matching import Choice, by_id, normalize, one_of, pick, pick_exactly
@@ -127,11 +127,11 @@ def survey(turn: Turn, node: SurveyNode, inp: Input) -> None:
     found = found or pick_exactly(inp.text, choices)
     if found is None:
         return survey_miss(turn, node)
+    turn.emit(SurveyAnswered(found.number))
     if node.comment:
         turn.text(node.comment)
         turn.update(phase="comment", survey_score=found.number, misses=0)
         return None
-    turn.emit(SurveyAnswered(found.number))
     survey_done(turn, node)
 
 
@@ -148,15 +148,15 @@ def survey_miss(turn: Turn, node: SurveyNode) -> None:
 def survey_comment(turn: Turn, node: SurveyNode, inp: Input) -> None:
     text = inp.text.strip()
     skipped = not normalize(text) or one_of(text, turn.flow.messages.survey_skip_words)
-    flush_survey(turn, None if skipped else text[:1000])
+    if not skipped:
+        turn.emit(SurveyCommented(text[:1000]))
+    end_survey(turn)
     survey_done(turn, node)
 
 
-def flush_survey(turn: Turn, comment: str | None = None) -> None:
-    """Record a survey score still waiting for its optional comment."""
-    score = turn.state.survey_score
-    if turn.state.phase == "comment" and score is not None:
-        turn.emit(SurveyAnswered(score, comment))
+def end_survey(turn: Turn) -> None:
+    """Stop waiting for a survey comment (its score was recorded when given)."""
+    if turn.state.phase == "comment":
         turn.update(survey_score=None, phase="")
 
 

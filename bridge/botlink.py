@@ -99,9 +99,11 @@ class FlowBot:
                     handoff = self._open_room(action)
                     if resolved:  # reports subtract these from contact_resolved
                         counters.append(("contact_resolved_then_handoff", ""))
-                case bot.SurveyAnswered(score=score, comment=comment):
+                case bot.SurveyAnswered(score=score):
                     counters.append(("survey_score", str(score)))
-                    surveys.append(Survey(score, comment, conv.department))
+                    surveys.append(Survey(score, None, conv.department))
+                case bot.SurveyCommented(comment=comment):
+                    surveys.append(Survey(None, comment, conv.department))
                 case bot.Ended(reason=reason):
                     counters.append(("ended", reason))
                 case bot.OutOfHours(department=department):

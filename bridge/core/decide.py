@@ -99,9 +99,10 @@ def window_open(conv: Conversation, now: float, margin: float) -> bool:
 
 @dataclass(frozen=True)
 class Survey:
-    """A satisfaction answer after an agent closed the room."""
+    """A satisfaction answer after an agent closed the room; with no score, the comment
+    that followed the conversation's latest one (recorded when its score came)."""
 
-    score: int
+    score: int | None
     comment: str | None
     department: str
 

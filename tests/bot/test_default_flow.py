@@ -16,6 +16,7 @@ from bot.engine import (
     Media,
     Resolved,
     SurveyAnswered,
+    SurveyCommented,
     TextReply,
     after_agent_closed,
     step,
@@ -193,9 +194,10 @@ def test_survey_after_close(default_flow: Flow) -> None:
     closed = after_agent_closed(default_flow, steps[-1].state, MONDAY_2PM + timedelta(minutes=50))
     assert reply_text(closed.replies[0]).startswith("Seu atendimento foi encerrado")
     scored = step(default_flow, closed.state, Input("5"), MONDAY_2PM + timedelta(hours=1))
+    assert scored.actions == (SurveyAnswered(5),)  # recorded now: most never write again
     later = MONDAY_2PM + timedelta(hours=1)
     done = step(default_flow, scored.state, Input("Fui bem atendida"), later)
-    assert done.actions == (SurveyAnswered(5, "Fui bem atendida"), Ended("end", "pesquisa"))
+    assert done.actions == (SurveyCommented("Fui bem atendida"), Ended("end", "pesquisa"))
 
 
 def test_misses_offer_a_person(default_flow: Flow) -> None:

@@ -22,6 +22,7 @@ from bot.engine import (
     State,
     Step,
     SurveyAnswered,
+    SurveyCommented,
     TextReply,
     after_agent_closed,
     no_agent_online,
@@ -539,25 +540,30 @@ def test_after_close_asks_the_survey(flow: Flow) -> None:
 
 
 @pytest.mark.parametrize(
-    ("score_input", "comment_input", "expected"),
+    ("score_input", "comment_input", "score", "comment"),
     [
         (
             Input("Ótimo", choice_id="pesquisa:5"),
             Input("Muito atencioso"),
-            SurveyAnswered(5, "Muito atencioso"),
+            5,
+            (SurveyCommented("Muito atencioso"),),
         ),
-        (Input("2"), Input("pular"), SurveyAnswered(2, None)),  # typed digit is the score
-        (Input("regular"), Input("não"), SurveyAnswered(3, None)),
-        (Input("pessimo"), Input(media=Media("audio", "a1")), SurveyAnswered(1, None)),
+        (Input("2"), Input("pular"), 2, ()),  # typed digit is the score
+        (Input("regular"), Input("não"), 3, ()),
+        (Input("pessimo"), Input(media=Media("audio", "a1")), 1, ()),
     ],
 )
 def test_survey(
-    flow: Flow, score_input: Input, comment_input: Input, expected: SurveyAnswered
+    flow: Flow,
+    score_input: Input,
+    comment_input: Input,
+    score: int,
+    comment: tuple[SurveyCommented, ...],
 ) -> None:
     scored = step(flow, closed(flow).state, score_input, MONDAY_2PM)
-    assert said(scored) == ["Comentário?"] and scored.actions == ()
+    assert said(scored) == ["Comentário?"] and scored.actions == (SurveyAnswered(score),)
     done = step(flow, scored.state, comment_input, MONDAY_2PM)
-    assert done.actions == (expected, Ended("end", "pesquisa"))
+    assert done.actions == (*comment, Ended("end", "pesquisa"))
     assert said(done) == ["Valeu!"] and done.state.node is None
 
 
@@ -585,10 +591,11 @@ def test_survey_waits_longer_than_the_inactivity_timeout(flow: Flow) -> None:
 
 def test_survey_score_is_kept_when_the_citizen_moves_on(flow: Flow) -> None:
     scored = step(flow, closed(flow).state, Input("4"), MONDAY_2PM)
+    assert scored.actions == (SurveyAnswered(4),)  # counted even if nobody writes again
     result = step(flow, scored.state, Input("menu"), MONDAY_2PM)
-    assert result.actions[0] == SurveyAnswered(4, None) and result.state.node == "menu"
+    assert result.actions == () and result.state.node == "menu"  # no comment, no second score
     late = step(flow, scored.state, Input("oi"), MONDAY_2PM + timedelta(days=2))
-    assert late.actions[:3] == (SurveyAnswered(4, None), Ended("timeout"), ContactStarted())
+    assert late.actions[:2] == (Ended("timeout"), ContactStarted())
 
 
 def test_survey_ignored_twice_starts_a_new_contact(flow: Flow) -> None:

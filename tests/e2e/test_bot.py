@@ -231,6 +231,8 @@ async def test_after_the_agent_closes_the_survey_is_asked_and_stored(env: Env) -
     score = next(r for r in rows(survey) if r["title"] == "Ótimo")
     await env.graph.citizen_picks_row(CITIZEN, score["id"], score["title"], name="Maria")
     await settled(env)
+    # Counted now: most citizens rate and never write again.
+    assert [(s.score, s.comment) for s in await env.parts.store.surveys()] == [(5, None)]
     await say(env, "Fui muito bem atendida")
     stored = [
         (s.conversation_id, s.department, s.score, s.comment)

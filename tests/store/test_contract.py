@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.core.decide import Decision
+from bridge.core.decide import Decision, Survey
 from bridge.core.model import (
     CitizenMessage,
     Conversation,
@@ -572,3 +572,18 @@ async def test_a_caller_cancelled_part_way_leaves_no_lane_leased_to_nobody(
     lanes = await backend.sql("SELECT conversation_id FROM lane", ())
     claimed = (await backend.storage.claim("other", 10, 60)).claims
     assert len(claimed) == len(lanes)
+
+
+async def test_a_survey_comment_completes_the_score_recorded_before_it(backend: Backend) -> None:
+    """The score is kept as soon as it is given (most citizens never write again); the
+    comment, when one comes, lands on that same answer."""
+    conv = await conversation(backend)
+    rated = Decision(conv, surveys=(Survey(5, None, "Atendimento"),))
+    [first] = await backend.storage.apply([Event(ById(conv.id), lambda c: rated)])
+    assert isinstance(first, Applied)
+    assert [(s.score, s.comment) for s in await backend.storage.surveys()] == [(5, None)]
+    commented = Decision(conv, surveys=(Survey(None, "Fui bem atendida", "Atendimento"),))
+    await backend.storage.apply([Event(ById(conv.id), lambda c: commented)])
+    [answer] = await backend.storage.surveys()
+    assert (answer.score, answer.comment) == (5, "Fui bem atendida")
+    assert answer.department == "Atendimento"

@@ -143,6 +143,13 @@ class PgTx:
         await self.count_all(decision.counters)
         await self.contact(conv, contact_change(decision.counters, decision.commands, self.now))
         for survey in decision.surveys:
+            if survey.score is None:
+                await self.conn.execute(
+                    "UPDATE survey SET comment = $1 WHERE id ="
+                    " (SELECT MAX(id) FROM survey WHERE conversation_id = $2)",
+                    survey.comment, conv.id,
+                )  # fmt: skip
+                continue
             await self.conn.execute(
                 "INSERT INTO survey (conversation_id, department, score, comment, answered_at)"
                 " VALUES ($1, $2, $3, $4, $5)",

@@ -82,6 +82,13 @@ class Tx:
             self.count(name, label)
         self.contact(conv, contact_change(decision.counters, decision.commands, self.now))
         for survey in decision.surveys:
+            if survey.score is None:
+                self.conn.execute(
+                    "UPDATE survey SET comment = ? WHERE id ="
+                    " (SELECT MAX(id) FROM survey WHERE conversation_id = ?)",
+                    (survey.comment, conv.id),
+                )
+                continue
             self.conn.execute(
                 "INSERT INTO survey (conversation_id, department, score, comment, answered_at)"
                 " VALUES (?, ?, ?, ?, ?)",
