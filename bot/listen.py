@@ -173,7 +173,7 @@ def leave_message(turn: Turn, node: HandoffNode, inp: Input) -> None:
     """Out of hours: whatever the citizen writes now goes to the department's queue."""
     valid = check("file", inp, node.id, turn.flow.messages, 0) if inp.media else None
     valid = valid or check("location", inp, node.id, turn.flow.messages, 0)
-    text = inp.text.strip()
+    text = inp.text.strip() or inp.shown.strip()  # a contact card is a message too
     if text:
         valid = Valid(text, valid.media if valid else None)
     if valid is None:

@@ -81,7 +81,7 @@ def pick(text: str, choices: Sequence[Choice], threshold: int) -> Choice | None:
     norm = normalize(text)
     if not norm:
         return None
-    if norm.isdigit():
+    if norm.isdecimal():  # isdigit() admits '፩', which int() refuses
         return next((c for c in choices if c.number == int(norm)), None)
     for choice in choices:
         if norm in choice.phrases():
@@ -94,7 +94,7 @@ def pick_exactly(text: str, choices: Sequence[Choice]) -> Choice | None:
     must not be read into a sentence ("Bom dia, preciso de outra coisa" is no "Bom", and
     "não foi bom" is not one either)."""
     norm = normalize(text)
-    if norm.isdigit():
+    if norm.isdecimal():  # isdigit() admits '፩', which int() refuses
         return next((c for c in choices if c.number == int(norm)), None)
     return next((c for c in choices if norm and norm in c.phrases()), None)
 

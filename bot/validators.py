@@ -19,10 +19,12 @@ from bot.model import Messages
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 _DATE = re.compile(r"^(\d{1,2})\s*[/.\-\s]\s*(\d{1,2})\s*[/.\-\s]\s*(\d{4})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
-# Digits with whatever separators people type between them ("123.456.789.09",
-# "01001.000"), after an optional label ("CPF: ", "CEP "); the length and, for a CPF, the
-# check digits decide.
-_LABELLED = re.compile(r"^(?:cpf|cep|n[ºo°]?)?\s*[:\-]?\s*([\d][\d\s./\-]*\d)\s*\.?$", re.I)
+# A CPF's digits with whatever separators people type between them ("123.456.789.09"),
+# after an optional label ("CPF: "); its check digits decide. A CEP has none, so its shape
+# does ("01001-000", "01.001-000", "01001.000", "CEP 01001 000"): a date or a phone
+# number must not pass for one.
+_CPF_TYPED = re.compile(r"^(?:cpf)?\s*[:\-]?\s*(\d[\d\s./\-]*\d)\s*\.?$", re.I)
+_CEP_TYPED = re.compile(r"^(?:cep)?\s*[:\-]?\s*(\d{2}\.?\d{3}[-.\s]?\d{3})\s*\.?$", re.I)
 _PHONE_CHARS = re.compile(r"^[\d\s()+\-.]+$")
 _FILE_KINDS = ("document", "image", "video", "audio")
 
@@ -51,7 +53,8 @@ def cpf_is_valid(number: str) -> bool:
 
 
 def check_text(inp: Input, max_length: int) -> Valid | None:
-    text = inp.text.strip()
+    # A location pin answers an address question as well as typed words do.
+    text = inp.text.strip() or (inp.shown.strip() if inp.location is not None else "")
     return Valid(text) if text and len(text) <= max_length else None
 
 
@@ -60,21 +63,21 @@ def check_number(inp: Input) -> Valid | None:
     return Valid(text) if _NUMBER.match(text) else None
 
 
-def _typed_digits(text: str) -> str:
-    """The digits of an answer that is a number and nothing else, or ""."""
-    found = _LABELLED.match(text.strip())
+def _typed_digits(pattern: re.Pattern[str], text: str) -> str:
+    """The digits of an answer that is the number and nothing else, or ""."""
+    found = pattern.match(text.strip())
     return digits(found.group(1)) if found else ""
 
 
 def check_cpf(inp: Input) -> Valid | None:
-    number = _typed_digits(inp.text)
+    number = _typed_digits(_CPF_TYPED, inp.text)
     if not cpf_is_valid(number):
         return None
     return Valid(f"{number[:3]}.{number[3:6]}.{number[6:9]}-{number[9:]}")
 
 
 def check_cep(inp: Input) -> Valid | None:
-    number = _typed_digits(inp.text)
+    number = _typed_digits(_CEP_TYPED, inp.text)
     if len(number) != 8 or number == "0" * 8:
         return None
     return Valid(f"{number[:5]}-{number[5:]}")

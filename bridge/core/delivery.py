@@ -34,7 +34,9 @@ from bridge.core.model import (
     VisitorToken,
 )
 from bridge.core.ports import (
+    CredentialsRefused,
     DeliveryError,
+    Download,
     Links,
     NoAgentOnline,
     Permanent,
@@ -271,8 +273,11 @@ class Deliverer:
             await self._rc.send_message(token, room, text or "-", rc_id)
             return Delivered((link,))
         try:
-            rc_id = await self._relay_file(wa, token, room, msg.media, text)
-        except Permanent as exc:
+            # A refused WhatsApp token must not hold the citizen's words (and all they
+            # write after them) until it is replaced: the file is described instead.
+            file = await wa.download_media(msg.media.media_id, self._max_bytes)
+            rc_id = await self._upload(token, room, file, msg.media, text)
+        except (Permanent, CredentialsRefused) as exc:
             # The citizen's words must not be lost with the file: say what it was instead.
             log.warning("delivery.media_failed", reason=exc.reason, kind=msg.media.kind)
             note = f"[{msg.media.kind}: {exc.reason}] {text}".strip()
@@ -297,10 +302,9 @@ class Deliverer:
             return texts.quoted_reply.format(quote=quote, text=msg.text or "-")
         return msg.text
 
-    async def _relay_file(
-        self, wa: WhatsApp, token: VisitorToken, room: RoomId, media: Media, caption: str
+    async def _upload(
+        self, token: VisitorToken, room: RoomId, file: Download, media: Media, caption: str
     ) -> str:
-        file = await wa.download_media(media.media_id, self._max_bytes)
         try:
             if media.filename and not file.filename:
                 file = file.renamed(media.filename)

@@ -34,6 +34,11 @@ class RateLimited(Retryable):
     so it does not use up the retry budget."""
 
 
+class CredentialsRefused(RateLimited):
+    """Our token was refused (Graph 190, HTTP 401): waited out like throttling, for the
+    operator to replace it (/readyz says so), instead of failing every message meanwhile."""
+
+
 class Permanent(DeliveryError):
     """Trying again cannot help (bad request, window closed, invalid recipient...)."""
 

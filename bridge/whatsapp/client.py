@@ -11,6 +11,7 @@ from yarl import URL
 
 from bridge.core.model import WaMessageId
 from bridge.core.ports import (
+    CredentialsRefused,
     DeliveryError,
     Download,
     ForeignUrl,
@@ -36,10 +37,6 @@ THROTTLING_CODES = frozenset({4, 80007, 130429, 131048, 131056})
 # /readyz does alert (Reachability.rejected). The messages wait, as for throttling, until
 # the token is replaced, instead of every reply of the meantime dying as a dead letter.
 CREDENTIALS_REFUSED = 190
-
-
-class CredentialsRefused(RateLimited):
-    """HTTP 401, code 190: the token expired or was revoked (CREDENTIALS_REFUSED)."""
 
 
 def translate(status: int, body: Any, retry_after: str | None) -> DeliveryError:

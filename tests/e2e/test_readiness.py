@@ -109,3 +109,19 @@ async def test_replies_wait_for_a_replaced_token_instead_of_dying(env: Env) -> N
     env.graph.numbers[PNID] = good
     await until(lambda: env.citizen_texts() == ["*Ana Souza*: Bom dia!"])
     assert not any("NÃO foi entregue" in t for t in env.room_texts(rid))
+
+
+async def test_a_refused_token_does_not_hold_the_citizens_words_behind_a_photo(
+    env: Env,
+) -> None:
+    """The photo cannot be fetched while the token is refused: the agent reads what it was
+    and everything the citizen writes after it, instead of waiting for the new token."""
+    await env.graph.citizen_says(CITIZEN, "oi")
+    await until(lambda: bool(env.rc.open_room_ids()))
+    rid = str(env.room()["_id"])
+    await settled(env)
+    env.graph.expire_token()
+    await env.graph.citizen_sends_media(CITIZEN, "image", b"\x89PNG\r\n\x1a\n", "image/png")
+    await env.graph.citizen_says(CITIZEN, "é urgente")
+    await until(lambda: "é urgente" in env.room_texts(rid))
+    assert any(t.startswith("[image: ") for t in env.room_texts(rid))
