@@ -38,6 +38,7 @@ def test_normalize_drops_accents_case_punctuation_and_keycaps() -> None:
         ("bom dia", None),
         ("ok", None),  # too short for a fuzzy guess
         ("", None),
+        ("፩", None),  # a digit to str.isdigit(), not to int(): no crash
     ],
 )
 def test_pick(typed: str, key: str | None) -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from bot.engine import Input, Location, Media
 from bot.validators import (
+    Valid,
     check,
     check_cep,
     check_cpf,
@@ -64,6 +65,10 @@ def test_cpf_check_digits_directly() -> None:
         ("cep: 01310100", "01310-100"),
         ("01310-1000", None),
         ("Rua 1, 01310-100", None),
+        ("CEP 01310 100", "01310-100"),
+        ("12/03/1990", None),  # a date: no check digit would catch it, the shape does
+        ("01.01.2000", None),
+        ("3333-4444", None),  # a phone number
     ],
 )
 def test_cep(typed: str, stored: str | None) -> None:
@@ -175,3 +180,9 @@ def test_yesno_by_tap_word_or_title(default_flow) -> None:  # type: ignore[no-un
     assert check("yesno", Input("NÃO"), "q", messages, 0).value == "Não"  # type: ignore[union-attr]
     assert check("yesno", Input("isso mesmo"), "q", messages, 0).value == "Sim"  # type: ignore[union-attr]
     assert check("yesno", Input("talvez"), "q", messages, 0) is None
+
+
+def test_a_location_pin_answers_a_text_question_and_other_shown_things_do_not() -> None:
+    pin = Input(shown="📍 -23.55, -46.63 (Praça da Sé)", location=Location(-23.55, -46.63))
+    assert check_text(pin, 500) == Valid("📍 -23.55, -46.63 (Praça da Sé)")
+    assert check_text(Input(shown="[pool]"), 500) is None
