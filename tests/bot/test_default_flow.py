@@ -164,7 +164,7 @@ def test_urgent_path_skips_the_menu(default_flow: Flow) -> None:
         "fui agredida pelo meu companheiro",
         "sofro violência em casa",
         "meu marido está me ameaçando",
-        "quero uma medida protetiva, Maria da Penha",
+        "quero uma medida protetiva pela Lei Maria da Penha",
         "ele disse que vai me matar",
     ],
 )
@@ -175,6 +175,24 @@ def test_a_victim_in_her_own_words_reaches_a_person_first(default_flow: Flow, wo
         steps = run(default_flow, [*before, words], now=MONDAY_NIGHT)
         (handoff,) = handoffs(steps)
         assert handoff.priority == "urgent" and handoff.department == "Urgente", words
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Maria da Penha Oliveira",  # a name
+        "Rua Maria da Penha, 45",
+        "quero denunciar violência contra animais",
+        "meu cachorro foi agredido pelo vizinho",
+        "a árvore está ameaçada de cair",
+        "estou sendo ameaçado de despejo",
+    ],
+)
+def test_everyday_words_near_the_urgent_ones_stay_where_they_are(
+    default_flow: Flow, words: str
+) -> None:
+    steps = run(default_flow, ["oi", words], now=MONDAY_2PM)
+    assert not any(h.priority == "urgent" for h in handoffs(steps)), words
 
 
 def test_out_of_hours_nothing_is_lost(default_flow: Flow) -> None:
