@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
 import structlog
 from aiohttp import web
 
@@ -174,10 +176,10 @@ def serve(settings: Settings, texts: Texts, bot: Bot | None, bots: dict[str, Bot
         web.run_app(
             app, host=settings.bridge_host, port=settings.bridge_port, print=None, loop=loop
         )
-    except (StoreError, OSError) as exc:
-        # The database cannot be opened (a server refusing connections, a directory the
-        # bridge may not write), or the port is taken: one line saying which, not a
-        # traceback, and an exit status the container's restart policy acts on.
+    except (StoreError, OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
+        # The database cannot be opened (a server refusing connections or the bridge's
+        # user, a path that is a directory or not a database), or the port is taken: one
+        # line saying which, not a traceback, and a status the restart policy acts on.
         structlog.get_logger("bridge").error(
             "bridge.start_failed",
             database=settings.database_shown,

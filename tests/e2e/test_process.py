@@ -303,3 +303,13 @@ def test_a_database_that_refuses_at_start_is_one_line_and_exit_1(tmp_path: Path)
     assert failed["level"] == "error" and "ConnectionRefusedError" in failed["error"]
     assert failed["database"] == f"postgresql://bridge:***@127.0.0.1:{port}/bridge"
     assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+
+
+def test_a_file_that_is_no_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database, but somebody's notes" * 100)
+    result = run_cli(tmp_path, "run", BRIDGE_DB=str(junk), LOG_FORMAT="json")
+    assert result.returncode == 1, result.stderr
+    [failed] = [json.loads(line) for line in result.stderr.splitlines() if "start_failed" in line]
+    assert failed["error"] == "DatabaseError: file is not a database"
+    assert "Traceback" not in result.stderr
