@@ -65,6 +65,7 @@ log = structlog.get_logger("bridge.outbox")
 # with and without the turns in alternation (1,100/s offered, past the ceiling): delivery
 # p99 0.7-2.0 s against 1.2-3.3 s, the same throughput and CPU a message.
 FAIR_TURNS = 8
+RETRY_AFTER_A_BUG = 60.0  # seconds before a row whose settlement raised is tried again
 
 Logger = structlog.typing.FilteringBoundLogger
 
@@ -340,13 +341,18 @@ def _bound(row: OutboxRow) -> Logger:
 
 def _plainer(settlement: Settlement) -> tuple[Settlement, ...]:
     """What to write when `settlement` raised: its row change alone (a delivered message
-    must not go out again), then the row set aside."""
+    must not go out again), then the row set aside. A hold is retried instead: without
+    its step nothing would ever release it."""
     claim = settlement.claim
-    dead = Bury(claim.row.attempts + 1, "internal error while settling")
+    reason = "internal error while settling"
+    dead = Bury(claim.row.attempts + 1, reason)
     buried = Settlement(claim, dead, counters=(("dead_letter", claim.row.destination.value),))
     if settlement.step is None and not settlement.links and not settlement.counters:
         return (buried,)
-    return (Settlement(claim, settlement.change, settlement.links), buried)
+    change = settlement.change
+    if isinstance(change, Hold):
+        change = Reschedule(RETRY_AFTER_A_BUG, claim.row.attempts + 1, reason)
+    return (Settlement(claim, change, settlement.links), buried)
 
 
 def _several_calls(command: Command) -> bool:
