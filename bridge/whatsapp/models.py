@@ -7,7 +7,20 @@ them (an `interactive` message without its `interactive` object, §2.2)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
+import math
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat
+
+
+def _time_or_none(value: Any) -> float | None:
+    """An optional time: one that does not read as a number is unknown, never a reason to
+    drop the item that carries it (a `failed` status must still be reported)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 class _Item(BaseModel):
@@ -139,7 +152,8 @@ class ErrorObject(_Item):
 class Status(_Item):
     id: str = ""
     status: str = ""
-    timestamp: FiniteFloat | None = None  # when it happened, by Meta's clock (a string)
+    # when it happened, by Meta's clock (seconds, as a string)
+    timestamp: Annotated[float | None, BeforeValidator(_time_or_none)] = None
     errors: list[ErrorObject] = Field(default_factory=list)
 
 

@@ -88,6 +88,14 @@ def test_failed_status_carries_the_code() -> None:
     )
 
 
+@pytest.mark.parametrize("odd", ["", "soon", None, "1e400"])
+def test_a_failed_status_with_an_odd_time_is_still_a_failure(odd: object) -> None:
+    body = json.loads((PYWA / "message_status.json").read_text())["failed"]
+    body["entry"][0]["changes"][0]["value"]["statuses"][0]["timestamp"] = odd
+    (item,) = wire.parse(meta_bytes(body))
+    assert isinstance(item, OutboundFailed) and item.code == 130472 and item.at is None
+
+
 def test_other_statuses_and_fields_are_skipped_quietly() -> None:
     for file, case in [("message_status", "read"), ("account_update", "account_deleted")]:
         items = _by_case(file, case)
