@@ -130,7 +130,7 @@ def survey(turn: Turn, node: SurveyNode, inp: Input) -> None:
     turn.emit(SurveyAnswered(found.number))
     if node.comment:
         turn.text(node.comment)
-        turn.update(phase="comment", survey_score=found.number, misses=0)
+        turn.update(phase="comment", survey_score=None, misses=0)
         return None
     survey_done(turn, node)
 
@@ -148,15 +148,18 @@ def survey_miss(turn: Turn, node: SurveyNode) -> None:
 def survey_comment(turn: Turn, node: SurveyNode, inp: Input) -> None:
     text = inp.text.strip()
     skipped = not normalize(text) or one_of(text, turn.flow.messages.survey_skip_words)
+    end_survey(turn)
     if not skipped:
         turn.emit(SurveyCommented(text[:1000]))
-    end_survey(turn)
     survey_done(turn, node)
 
 
 def end_survey(turn: Turn) -> None:
-    """Stop waiting for a survey comment (its score was recorded when given)."""
+    """Stop waiting for a survey comment. Its score was recorded when given; a state saved
+    by an earlier release still holds one that never was (`survey_score`): recorded now."""
     if turn.state.phase == "comment":
+        if turn.state.survey_score is not None:
+            turn.emit(SurveyAnswered(turn.state.survey_score))
         turn.update(survey_score=None, phase="")
 
 

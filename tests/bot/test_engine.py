@@ -3,6 +3,7 @@ keyword, the inactivity timeout, business hours and holidays, handoff and the su
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -677,3 +678,13 @@ def test_history_is_bounded_and_ordered() -> None:
 
 def test_engine_is_deterministic(flow: Flow) -> None:
     assert run(flow, ["oi", "2", "Ana"]) == run(flow, ["oi", "2", "Ana"])
+
+
+def test_a_score_waiting_in_a_state_saved_by_the_earlier_release_is_recorded(flow: Flow) -> None:
+    """Before scores were recorded at once, a state waiting for the comment held the score
+    alone: after the upgrade it is recorded ahead of its comment, or when the wait ends."""
+    waiting = replace(closed(flow).state, node="pesquisa", phase="comment", survey_score=4)
+    done = step(flow, waiting, Input("Gostei"), MONDAY_2PM)
+    assert done.actions[:2] == (SurveyAnswered(4), SurveyCommented("Gostei"))
+    moved_on = step(flow, waiting, Input("menu"), MONDAY_2PM)
+    assert moved_on.actions == (SurveyAnswered(4),)
