@@ -301,9 +301,11 @@ def on_room(
 
 def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
     """The agent's words (cut where WhatsApp needs them cut), then each file, in order. A
-    quote, or a correction of an earlier message, is shown quoting that message."""
+    quote, or a correction of an earlier message, is shown quoting that message. An
+    edit's files go first and only if the original's never went (SendFile.from_edit): it
+    is the correction's own text that must not count as the original having gone."""
     texts = policy.texts
-    commands: list[Command] = []
+    said: list[Command] = []
     text = event.text.strip()
     quoted = event.message_id if event.edited_at else event.quotes
     if text:
@@ -311,7 +313,7 @@ def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
             text = texts.edited.format(text=text)
         if policy.agent_prefix and event.agent_name:
             text = texts.agent_prefix.format(agent=event.agent_name, text=text)
-        commands += [
+        said = [
             SendText(
                 part,
                 origin=event.message_id,
@@ -320,17 +322,21 @@ def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
             )
             for n, part in enumerate(split(text))
         ]
-    if event.edited_at:
-        # Rocket.Chat edits a file message's text only; its files went out with the
-        # original (sending them again on every corrected caption duplicated them).
-        return tuple(commands)
-    commands += [
+    edited = event.edited_at is not None
+    files: list[Command] = [
         SendFile(
-            f.url, f.name, f.mime, None, event.message_id, event.agent_name, room=event.room_id
+            f.url,
+            f.name,
+            f.mime,
+            None,
+            event.message_id,
+            event.agent_name,
+            room=event.room_id,
+            from_edit=edited,
         )
         for f in event.files
     ]
-    return tuple(commands)
+    return tuple(files + said if edited else said + files)
 
 
 def on_outbound_failed(conv: Conversation, event: OutboundFailed, policy: Policy) -> Decision:

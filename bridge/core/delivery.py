@@ -170,6 +170,8 @@ class Deliverer:
             raise WindowClosed("24 h window closed")
 
     async def _send_file(self, command: SendFile, conv: Conversation, wa: WhatsApp) -> Delivered:
+        if command.from_edit and await self._links.whatsapp_id(command.origin):
+            return Delivered()  # the original went out, files and all
         token = self.token_of(conv)
         room = RoomId(command.room) if command.room else conv.room_id
         if token is None or room is None:

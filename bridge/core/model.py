@@ -222,6 +222,9 @@ class SendFile:
     # closed (§5), which an agent's "here is your form, bye" does at once. None in rows
     # queued by an earlier release: the conversation's open room, then.
     room: str | None = None
+    # A file of an edited message: sent only if its original never was (a replay that
+    # saw the message only once edited), not again with every corrected caption.
+    from_edit: bool = False
     destination: Destination = field(default=Destination.WHATSAPP, init=False)
 
 
