@@ -22,7 +22,7 @@ class Grumpy:
             raise KeyError("5511987654321")  # an exception that quotes a phone number
         return BotTurn("{}", (SendText(f"recebido: {message.text}"),))
 
-    def after_close(self, conversation: Conversation) -> BotTurn:
+    def after_close(self, conversation: Conversation, reachable: bool = True) -> BotTurn:
         return BotTurn(conversation.bot_state)
 
     def no_agent(self, conversation: Conversation) -> BotTurn:

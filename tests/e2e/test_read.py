@@ -17,7 +17,7 @@ class Echo:
     def turn(self, conversation: Conversation, message: CitizenMessage) -> BotTurn:
         return BotTurn("{}", (SendText(f"Recebi: {message.text}"),))
 
-    def after_close(self, conversation: Conversation) -> BotTurn:
+    def after_close(self, conversation: Conversation, reachable: bool = True) -> BotTurn:
         return BotTurn(None)
 
     def no_agent(self, conversation: Conversation) -> BotTurn:
