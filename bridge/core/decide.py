@@ -154,10 +154,20 @@ class Bot(Protocol):
 
 
 def on_citizen(
-    conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot | None
+    conv: Conversation,
+    msg: CitizenMessage,
+    policy: Policy,
+    bot: Bot | None,
+    now: float | None = None,
 ) -> Decision:
+    """A citizen's message. `now` (when given) tells whether it reopened the window."""
     decision = _citizen(conv, msg, policy, bot)
     if conv.held_since is None:
+        return decision
+    if now is not None and not window_open(decision.conversation, now, policy.window_margin):
+        # Written long ago and delivered late (Meta retries for days): the window it
+        # opened is closed again, and what is held would only be held again, with a
+        # second template and a second notice.
         return decision
     # The citizen wrote: the window is open again, and what agents wrote meanwhile goes
     # out now, in the order they wrote it.

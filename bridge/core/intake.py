@@ -63,7 +63,7 @@ class Intake:
         policy, bot = line.policy, line.bot
 
         def step(conv: Conversation) -> Decision:
-            decision = decide.on_citizen(conv, msg, policy, bot)
+            decision = decide.on_citizen(conv, msg, policy, bot, time.time())
             if conv.last_citizen_at is None:  # the first message ever from this citizen
                 decision = replace(decision, counters=(("citizen", ""), *decision.counters))
             return decision

@@ -268,6 +268,18 @@ def test_a_citizen_message_releases_what_waited_for_the_window(policy: Policy) -
     assert not decide.on_citizen(WITH_AGENT, said("oi", 4), policy, None).release_held
 
 
+def test_a_message_written_long_ago_and_delivered_late_releases_nothing(policy: Policy) -> None:
+    """Meta retries for days: a message whose window has closed again must not release
+    the held replies (they would be held again, with a second template)."""
+    now = 2_000_000_000.0
+    waiting = replace(WITH_AGENT, held_since=now - 3600, last_citizen_at=now - 30 * 3600)
+    late = replace(said("ainda aí?"), timestamp=now - 26 * 3600)
+    d = decide.on_citizen(waiting, late, policy, None, now)
+    assert not d.release_held and d.conversation.held_since == now - 3600
+    fresh = replace(said("voltei"), timestamp=now - 60)
+    assert decide.on_citizen(waiting, fresh, policy, None, now).release_held
+
+
 @pytest.mark.parametrize(
     ("last", "now", "margin", "open_"),
     [(None, 100.0, 0.0, False), (0.0, 86_399.0, 0.0, True), (0.0, 86_400.0, 0.0, False),
