@@ -312,8 +312,8 @@ def on_room(
 def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
     """The agent's words (cut where WhatsApp needs them cut), then each file, in order. A
     quote, or a correction of an earlier message, is shown quoting that message. An
-    edit's files go first and only if the original's never went (SendFile.from_edit): it
-    is the correction's own text that must not count as the original having gone."""
+    edit's files go only if they never went with the original (SendFile.from_edit: the
+    deliverer looks for each file's own link)."""
     texts = policy.texts
     said: list[Command] = []
     text = event.text.strip()
@@ -346,7 +346,7 @@ def _agent_commands(event: AgentMessage, policy: Policy) -> tuple[Command, ...]:
         )
         for f in event.files
     ]
-    return tuple(files + said if edited else said + files)
+    return tuple(said + files)
 
 
 def on_outbound_failed(conv: Conversation, event: OutboundFailed, policy: Policy) -> Decision:

@@ -170,8 +170,9 @@ class Deliverer:
             raise WindowClosed("24 h window closed")
 
     async def _send_file(self, command: SendFile, conv: Conversation, wa: WhatsApp) -> Delivered:
-        if command.from_edit and await self._links.whatsapp_id(command.origin):
-            return Delivered()  # the original went out, files and all
+        excerpt = f"📎 {command.name}"
+        if command.from_edit and await self._links.relayed(command.origin, excerpt):
+            return Delivered()  # this file went out with the original
         token = self.token_of(conv)
         room = RoomId(command.room) if command.room else conv.room_id
         if token is None or room is None:
@@ -182,7 +183,7 @@ class Deliverer:
             wamid = await wa.send_file(conv.key.wa_id, file, command.caption)
         finally:
             file.close()
-        return _out_link(wamid, command.origin, f"📎 {command.name}")
+        return _out_link(wamid, command.origin, excerpt)
 
     async def _open_room(
         self, ref: str, command: OpenRoom, conv: Conversation, opened: RoomOpened

@@ -143,6 +143,10 @@ class Links(Protocol):
         """The WhatsApp message a Rocket.Chat message was relayed as (or from)."""
         ...
 
+    async def relayed(self, rocketchat_id: str, excerpt: str) -> bool:
+        """Whether this part of a Rocket.Chat message (a file: its excerpt) went out."""
+        ...
+
 
 class WhatsApp(Protocol):
     async def send_text(self, to: str, text: str, reply_to: str | None = None) -> WaMessageId: ...

@@ -93,6 +93,14 @@ class Reads:
         )
         return str(rows[0][0]) if rows else None
 
+    async def relayed(self, rocketchat_id: str, excerpt: str) -> bool:
+        rows = await self._read(
+            "SELECT 1 FROM message_link WHERE rocketchat_id = ? AND excerpt = ? LIMIT 1",
+            rocketchat_id,
+            excerpt,
+        )
+        return bool(rows)
+
     async def surveys(self) -> list[SurveyRecord]:
         rows = await self._read(
             "SELECT conversation_id, department, score, comment FROM survey ORDER BY id"

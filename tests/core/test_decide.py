@@ -121,10 +121,10 @@ def test_an_edited_file_message_sends_its_new_caption_and_its_file_only_if_new(
     pdf = AgentFile("/file-upload/f/a.pdf", "a.pdf", "application/pdf")
     event = replace(agent("guia corrigida", "2026-12-07T10:00:00Z"), files=(pdf,))
     commands = decide.on_room(WITH_AGENT, event, replace(policy, agent_prefix=False), None).commands
-    # The file first, marked: the deliverer sends it only if the original's never went.
-    assert [type(c) for c in commands] == [SendFile, SendText]
-    assert commands[0].from_edit  # type: ignore[union-attr]
-    assert "guia corrigida" in commands[1].text  # type: ignore[union-attr]
+    # The file marked: the deliverer sends it only if it never went with the original.
+    assert [type(c) for c in commands] == [SendText, SendFile]
+    assert "guia corrigida" in commands[0].text  # type: ignore[union-attr]
+    assert commands[1].from_edit  # type: ignore[union-attr]
 
 
 def test_close_returns_to_the_start_with_the_closing_message(policy: Policy) -> None:

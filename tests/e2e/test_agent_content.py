@@ -149,15 +149,18 @@ async def test_a_file_whatsapp_does_not_take_is_explained_not_dead_lettered(env:
 
 
 @pytest.mark.parametrize("original_seen", [True, False])
-async def test_an_edited_file_message_sends_its_file_once(env: Env, original_seen: bool) -> None:
-    """A corrected caption does not send the file again; but when the bridge sees the
-    message only once edited (its first webhook lost), the edit brings the file."""
+async def test_an_edited_file_message_sends_its_files_once(env: Env, original_seen: bool) -> None:
+    """A corrected caption does not send the files again; but when the bridge sees the
+    message only once edited (its first webhook lost), the edit brings every file."""
     rid = await with_room(env)
     env.rc.drop_webhooks = not original_seen
-    message_id = await env.rc.agent_sends_file(rid, PDF, "guia.pdf", "application/pdf")
+    message_id = await env.rc.agent_sends_files(
+        rid, [(PDF, "guia.pdf", "application/pdf"), (PDF, "boleto.pdf", "application/pdf")]
+    )
     await settled(env)
     env.rc.drop_webhooks = False
-    await env.rc.agent_edits(rid, message_id, "guia corrigida")
-    await until(lambda: any("guia corrigida" in t for t in env.citizen_texts()))
+    await env.rc.agent_edits(rid, message_id, "guias corrigidas")
+    await until(lambda: any("guias corrigidas" in t for t in env.citizen_texts()))
     await settled(env)
-    assert [m["document"]["filename"] for m in sent(env, "document")] == ["guia.pdf"]
+    names = [m["document"]["filename"] for m in sent(env, "document")]
+    assert names == ["guia.pdf", "boleto.pdf"]
