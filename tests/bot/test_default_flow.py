@@ -163,7 +163,7 @@ def test_urgent_path_skips_the_menu(default_flow: Flow) -> None:
         "meu marido me bateu",
         "fui agredida pelo meu companheiro",
         "sofro violência em casa",
-        "meu marido está me ameaçando",
+        "meu ex me ameaçou de morte",
         "quero uma medida protetiva pela Lei Maria da Penha",
         "ele disse que vai me matar",
     ],
@@ -186,6 +186,9 @@ def test_a_victim_in_her_own_words_reaches_a_person_first(default_flow: Flow, wo
         "meu cachorro foi agredido pelo vizinho",
         "a árvore está ameaçada de cair",
         "estou sendo ameaçado de despejo",
+        "o proprietário me ameaçou de despejo",
+        "Boa tarde, me bateu uma dúvida sobre o IPTU",
+        "essa fila do CRAS vai me matar",
     ],
 )
 def test_everyday_words_near_the_urgent_ones_stay_where_they_are(
