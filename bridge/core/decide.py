@@ -253,13 +253,19 @@ def _hand_off(
     return Decision(conv, commands, (("handoff", open_room.department),))
 
 
-def on_bounce(conv: Conversation, msg: CitizenMessage, policy: Policy, bot: Bot | None) -> Decision:
+def on_bounce(
+    conv: Conversation,
+    msg: CitizenMessage,
+    policy: Policy,
+    bot: Bot | None,
+    now: float | None = None,
+) -> Decision:
     """A relay found no open room (closed by an agent whose webhook we missed, the visitor
     removed, or the room request given up): the message starts a new contact. If a new
     room is already being asked for, the message waits behind that request instead."""
     if conv.state is State.WAITING and conv.room_id is None:
         return Decision(conv, (RelayToRoom(msg),))
-    return on_citizen(replace(conv, state=State.BOT, room_id=None), msg, policy, bot)
+    return on_citizen(replace(conv, state=State.BOT, room_id=None), msg, policy, bot, now)
 
 
 def on_room_request_dead(conv: Conversation, tell: str = "") -> Decision:

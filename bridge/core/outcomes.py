@@ -4,6 +4,7 @@ the outbox classifies an attempt, these functions say what to write, the store w
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from bridge.core import decide
@@ -254,6 +255,7 @@ def bounced(claim: Claim, rules: Rules) -> Settlement:
         if conv.state is State.WAITING and not pending.room_request:
             # Waiting for a room nobody is asking for any more: never wait behind it.
             first = decide.on_room_request_dead(conv)
-        return decide.chain(first, decide.on_bounce(first.conversation, message, policy, bot))
+        bounced = decide.on_bounce(first.conversation, message, policy, bot, time.time())
+        return decide.chain(first, bounced)
 
     return Settlement(claim, Finish(), step=step)
