@@ -278,6 +278,9 @@ def test_a_message_written_long_ago_and_delivered_late_releases_nothing(policy: 
     assert not d.release_held and d.conversation.held_since == now - 3600
     fresh = replace(said("voltei"), timestamp=now - 60)
     assert decide.on_citizen(waiting, fresh, policy, None, now).release_held
+    # The same when the late message bounced off a room closed under it.
+    assert not decide.on_bounce(waiting, late, policy, None, now).release_held
+    assert decide.on_bounce(waiting, fresh, policy, None, now).release_held
 
 
 @pytest.mark.parametrize(
