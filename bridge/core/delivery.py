@@ -43,11 +43,13 @@ from bridge.core.ports import (
     RocketChat,
     RoomIsClosed,
     RoomLabels,
+    TooLong,
     UnknownDepartment,
     WhatsApp,
     WindowClosed,
 )
 from bridge.core.storage import Link
+from bridge.core.text import split
 
 log = structlog.get_logger("bridge.delivery")
 
@@ -142,9 +144,7 @@ class Deliverer:
                 return await self._relay(command, conv, wa)
             case PostNotice():
                 token, room = self._room_of(conv)
-                await self._rc.send_message(
-                    token, room, command.text, message_id_for(f"n:{room}:{ref}")
-                )
+                await self._post(token, room, command.text, message_id_for(f"n:{room}:{ref}"))
                 return Delivered()
         raise AssertionError(f"unknown command {command!r}")  # pragma: no cover
 
@@ -205,7 +205,7 @@ class Deliverer:
         # The room's id makes this unique across databases: a restored backup or a second
         # bridge restarts row ids, and a duplicate `_id` would be taken for "delivered".
         transcript_id = message_id_for(f"o:{room}:{ref}")
-        await self._rc.send_message(token, room, command.transcript, transcript_id)
+        await self._post(token, room, command.transcript, transcript_id)
         if command.tags or command.topic or command.priority or command.fields:
             await self._label(room, token, command)
 
@@ -273,7 +273,7 @@ class Deliverer:
         text = await self._room_text(msg)
         link = Link(msg.wamid, rc_id, "in", msg.text)
         if msg.media is None:
-            await self._rc.send_message(token, room, text or "-", rc_id)
+            await self._post(token, room, text or "-", rc_id)
             return Delivered((link,))
         try:
             # A refused WhatsApp token must not hold the citizen's words (and all they
@@ -284,9 +284,22 @@ class Deliverer:
             # The citizen's words must not be lost with the file: say what it was instead.
             log.warning("delivery.media_failed", reason=exc.reason, kind=msg.media.kind)
             note = f"[{msg.media.kind}: {exc.reason}] {text}".strip()
-            await self._rc.send_message(token, room, note, rc_id)
+            await self._post(token, room, note, rc_id)
             return Delivered((link,), file_refused=exc.reason)
         return Delivered((Link(msg.wamid, rc_id, "in", msg.text or msg.media.kind),))
+
+    async def _post(self, token: VisitorToken, room: RoomId, text: str, message_id: str) -> None:
+        """A text into the room. Over Rocket.Chat's optional character limit it goes in
+        halves, and halves of those, as long as needed: the citizen's words (or the
+        handoff's transcript) are never lost to it. Each part's id derives from the whole's,
+        so a retry sends none twice."""
+        try:
+            await self._rc.send_message(token, room, text, message_id)
+        except TooLong:
+            if len(text) < 2:
+                raise
+            for n, part in enumerate(split(text, len(text) // 2)):
+                await self._post(token, room, part, message_id_for(f"{message_id}:{n}"))
 
     async def _quoted(self, rocketchat_id: str | None) -> str | None:
         """The WhatsApp id of a message an agent quoted (or corrects), when there is one."""

@@ -47,6 +47,11 @@ class Permanent(DeliveryError):
         self.code = code
 
 
+class TooLong(Permanent):
+    """Rocket.Chat refused a text over its character limit (an option agents' admins may
+    switch on: Livechat_enable_message_character_limit, §2.4)."""
+
+
 class ForeignUrl(Permanent):
     """A link that does not point where it must come from (another host, credentials in
     it): never fetched."""

@@ -24,6 +24,7 @@ from bridge.core.ports import (
     RoomIsClosed,
     RoomLabels,
     RoomMessage,
+    TooLong,
     UnknownDepartment,
     VisitorIsGone,
 )
@@ -56,6 +57,8 @@ def translate(status: int, body: Any, headers: Any) -> DeliveryError:
         return VisitorIsGone(error)
     if "invalid-department" in error:
         return UnknownDepartment(error)
+    if "message-length-exceeds-character-limit" in error:
+        return TooLong(error)
     return Permanent(f"HTTP {status}: {error}"[:300])
 
 

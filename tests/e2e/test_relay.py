@@ -328,3 +328,20 @@ async def test_a_room_request_refused_for_good_does_not_strand_the_message(env: 
     await settled(env)
     assert env.room_texts(rid)[1:] == ["ainda estou aqui"]
     assert await env.parts.store.outbox_depth() == {}
+
+
+async def test_rocketchats_character_limit_splits_the_citizens_words_never_drops_them(
+    env: Env,
+) -> None:
+    """An admin may switch on Livechat_enable_message_character_limit (§2.4): the
+    transcript and a long message go in parts, and every word arrives, once, in order."""
+    env.rc.message_character_limit = 120
+    words = [f"palavra{n}" for n in range(60)]  # about 600 characters
+    await env.graph.citizen_says(CITIZEN, " ".join(words))
+    await until(lambda: bool(env.rc.open_room_ids()))
+    await _settled(env)
+    texts = env.room_texts(env.room()["_id"])
+    assert all(len(t) <= 120 for t in texts) and len(texts) > 5
+    said = " ".join(texts).split()
+    assert [w for w in said if w.startswith("palavra")][-60:] == words
+    assert await env.parts.store.outbox_depth() == {}

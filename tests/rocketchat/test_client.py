@@ -15,6 +15,7 @@ from bridge.core.ports import (
     Permanent,
     Retryable,
     RoomIsClosed,
+    TooLong,
     VisitorIsGone,
 )
 from bridge.health import Reachability
@@ -40,6 +41,7 @@ NO_HEADERS: CIMultiDict[str] = CIMultiDict()
         (400, {"success": False, "error": "room-closed"}, RoomIsClosed),
         (400, {"success": False, "error": "invalid-room"}, RoomIsClosed),
         (400, {"success": False, "error": "invalid-token"}, VisitorIsGone),
+        (400, {"success": False, "error": "message-length-exceeds-character-limit"}, TooLong),
         (
             400,
             {
