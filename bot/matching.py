@@ -81,11 +81,9 @@ def pick(text: str, choices: Sequence[Choice], threshold: int) -> Choice | None:
     norm = normalize(text)
     if not norm:
         return None
-    if norm.isdecimal():  # isdigit() admits '፩', which int() refuses
-        return next((c for c in choices if c.number == int(norm)), None)
-    for choice in choices:
-        if norm in choice.phrases():
-            return choice
+    found = _exact(norm, choices)
+    if found is not None or norm.isdecimal():  # a number names one option or none
+        return found
     return _contained(norm, choices) or _fuzzy(norm, choices, threshold)
 
 
@@ -93,7 +91,10 @@ def pick_exactly(text: str, choices: Sequence[Choice]) -> Choice | None:
     """The option `text` is (its number, title or a synonym), nothing looser: a rating
     must not be read into a sentence ("Bom dia, preciso de outra coisa" is no "Bom", and
     "não foi bom" is not one either)."""
-    norm = normalize(text)
+    return _exact(normalize(text), choices)
+
+
+def _exact(norm: str, choices: Sequence[Choice]) -> Choice | None:
     if norm.isdecimal():  # isdigit() admits '፩', which int() refuses
         return next((c for c in choices if c.number == int(norm)), None)
     return next((c for c in choices if norm and norm in c.phrases()), None)
