@@ -14,3 +14,9 @@ def where(error: BaseException) -> str:
         return "?"
     last = frames[-1]
     return f"{Path(last.filename).name}:{last.lineno} in {last.name}"
+
+
+def failure(error: BaseException, what: str = "") -> str:
+    """The reason an item a bug met is recorded with: `failed: [what: ]Type at where`."""
+    kind = f"{what}: " if what else ""
+    return f"failed: {kind}{type(error).__name__} at {where(error)}"

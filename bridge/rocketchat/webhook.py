@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from bridge.core.intake import Intake, accepted
 from bridge.core.model import AgentMessage
 from bridge.core.storage import Event, Failed, StorageUnavailable
-from bridge.errors import where
+from bridge.errors import failure
 from bridge.logs import handled
 from bridge.rocketchat import wire
 
@@ -92,7 +92,7 @@ class RocketChatWebhook:
         results = await intake.accept(events)
         for result in results:
             if isinstance(result, Failed):
-                reason = f"failed: {type(result.error).__name__} at {where(result.error)}"
+                reason = failure(result.error)
                 log.error("webhook.item_failed", source="rocketchat", reason=reason)
                 await intake.reject("rocketchat", reason, body)
         return accepted(results), payload.type

@@ -14,7 +14,7 @@ from bridge.core.intake import Intake, accepted
 from bridge.core.keyed import KeyedHash
 from bridge.core.model import CitizenMessage, OutboundFailed
 from bridge.core.storage import Event, Failed, StorageUnavailable
-from bridge.errors import where
+from bridge.errors import failure
 from bridge.logs import handled
 from bridge.whatsapp import wire
 
@@ -78,7 +78,7 @@ class WhatsAppWebhook:
         except (ValidationError, ValueError) as exc:
             items = [wire.Parsed(wire.Skipped(f"malformed: {type(exc).__name__}", True), body)]
         except Exception as exc:  # a parsing bug: the body is kept, never a 5xx Meta retries
-            reason = f"failed: {type(exc).__name__} at {where(exc)}"
+            reason = failure(exc)
             log.error("webhook.item_failed", source="whatsapp", reason=reason)
             items = [wire.Parsed(wire.Skipped(reason, True), body)]
         try:
@@ -126,7 +126,7 @@ class WhatsAppWebhook:
             if isinstance(result, Failed):
                 # A bug met by one item: recorded with where it happened, never its
                 # content in the log (an exception's message may quote the citizen).
-                reason = f"failed: {type(result.error).__name__} at {where(result.error)}"
+                reason = failure(result.error)
                 log.error("webhook.item_failed", source="whatsapp", reason=reason)
                 await intake.reject("whatsapp", reason, parsed.raw)
         return accepted(results)

@@ -21,7 +21,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bridge.core.model import CitizenMessage, OutboundFailed
-from bridge.errors import where
+from bridge.errors import failure
 from bridge.whatsapp import convert, models
 from bridge.whatsapp.convert import Item, Skipped
 
@@ -211,7 +211,7 @@ def _invalid(what: str, raw: Any, exc: ValidationError) -> Parsed:
 
 def _failed(what: str, raw: Any, exc: Exception) -> Parsed:
     # Where it happened, never the exception's message (it may quote the citizen).
-    reason = f"failed: {what}: {type(exc).__name__} at {where(exc)}"
+    reason = failure(exc, what)
     log.error("webhook.item_failed", source="whatsapp", reason=reason)
     return Parsed(Skipped(reason, record=True), raw)
 
