@@ -101,11 +101,16 @@ class Deliverer:
             return self.visitor_token(conv.key)
         return conv.visitor_token
 
-    def _room_of(self, conv: Conversation) -> tuple[VisitorToken, RoomId]:
+    def _room_of(
+        self, conv: Conversation, posted_in: str | None = None
+    ) -> tuple[VisitorToken, RoomId]:
+        """The visitor's token and the conversation's open room, or `posted_in` (an agent
+        file's room, readable with the token even once closed, §5)."""
         token = self.token_of(conv)
-        if conv.room_id is None or token is None:
+        room = RoomId(posted_in) if posted_in else conv.room_id
+        if room is None or token is None:
             raise RoomIsClosed("no open room")
-        return token, conv.room_id
+        return token, room
 
     async def deliver(
         self, ref: str, command: Command, conv: Conversation, opened: RoomOpened
@@ -173,10 +178,7 @@ class Deliverer:
         excerpt = f"📎 {command.name}"
         if command.from_edit and await self._links.relayed(command.origin, excerpt):
             return Delivered()  # this file went out with the original
-        token = self.token_of(conv)
-        room = RoomId(command.room) if command.room else conv.room_id
-        if token is None or room is None:
-            raise RoomIsClosed("no room to fetch the file from")
+        token, room = self._room_of(conv, command.room)
         limit = min(self._max_bytes, wa.media_limit(command.mime))
         file = await self._rc.download(command.url, token, room, limit)
         try:
